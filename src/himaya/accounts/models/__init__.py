@@ -1,0 +1,4 @@
+"""Accounts: staff users, their memberships in agencies, and API tokens."""
+
+from himaya.accounts.models.tokens import *  # noqa: F403
+from himaya.accounts.models.users import *  # noqa: F403

@@ -1,0 +1,1 @@
+"""Data keys for envelope encryption (see himaya.core.crypto)."""

@@ -1,0 +1,1 @@
+"""Geography of Morocco: regions, provinces, communes, census (issue 3)."""
