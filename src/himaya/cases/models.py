@@ -1,0 +1,458 @@
+"""The unit's case file: the survivor, what happened to her, who did it, what she consents to.
+
+Everything that identifies her or tells her story is sealed with her own data key
+(``core.DataKey``): names, CIN, phone, address, date of birth, narrative, notes, evidence.
+Search goes through blind indexes (``core.blind_index``), never through plaintext.
+
+"She preferred not to say" is an answer, not a blank: every question she declines is listed in
+the record's ``declined`` field by name, so a blank means "not asked yet" and the interface can
+tell the two apart.
+
+Writes go through ``cases.services``; reads through ``cases.selectors``; who may do what is
+decided in ``cases.policies`` only.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from himaya.cases.classification import GbvimsType
+from himaya.cases.states import CaseState
+from himaya.core.fields import SealedCharField, SealedJSONField, SealedTextField
+
+
+class AgeRange(models.TextChoices):
+    UNDER_12 = "0-11", _("under 12")
+    FROM_12 = "12-17", _("12 to 17")
+    FROM_18 = "18-24", _("18 to 24")
+    FROM_25 = "25-34", _("25 to 34")
+    FROM_35 = "35-44", _("35 to 44")
+    FROM_45 = "45-59", _("45 to 59")
+    FROM_60 = "60+", _("60 or older")
+    UNKNOWN = "unknown", _("unknown")
+
+
+class Channel(models.TextChoices):
+    """How she first reached the unit."""
+
+    WALK_IN = "walk_in", _("Walked in")
+    FOCAL_POINT = "focal_point", _("Referred by a district focal point")
+    HELPLINE = "helpline", _("Helpline")
+    ONLINE = "online", _("Online portal")
+    HOSPITAL = "hospital", _("Hospital")
+    NGO = "ngo", _("NGO")
+    PROSECUTOR = "prosecutor", _("Prosecutor")
+
+
+class LegalBasis(models.TextChoices):
+    """Why the record is kept (Law 09-08): decides what an erasure request does."""
+
+    LAW = "law", _("Police or prosecution record kept under law")
+    CONSENT = "consent", _("Kept with her consent")
+
+
+class TriState(models.TextChoices):
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    DECLINED = "declined", _("She preferred not to say")
+
+
+class Gender(models.TextChoices):
+    WOMAN = "woman", _("Woman")
+    MAN = "man", _("Man")
+
+
+class Survivor(models.Model):
+    """The woman or girl at the centre of a case. Identity fields are sealed with her key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    data_key = models.ForeignKey("core.DataKey", on_delete=models.PROTECT, related_name="+")
+    full_name = SealedCharField(_("full name"), max_length=200, subject="data_key", blank=True)
+    cin = SealedCharField(_("national ID (CIN)"), max_length=16, subject="data_key", blank=True)
+    phone = SealedCharField(_("phone"), max_length=32, subject="data_key", blank=True)
+    address = SealedTextField(_("address"), subject="data_key", blank=True)
+    date_of_birth = SealedCharField(
+        _("date of birth"), max_length=10, subject="data_key", blank=True
+    )
+    #: Coarse and unsealed: used to narrow duplicate candidates and in statistics.
+    age_range = models.CharField(
+        _("age range"), max_length=8, choices=AgeRange.choices, default=AgeRange.UNKNOWN
+    )
+    residence_commune = models.ForeignKey(
+        "geo.Commune",
+        verbose_name=_("commune of residence"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    preferred_language = models.CharField(_("preferred language"), max_length=8, blank=True)
+    #: channel, phone (if different), safe times, may leave a message, code word — sealed.
+    safe_contact = SealedJSONField(_("safe contact"), subject="data_key", null=True, blank=True)
+    declined = models.JSONField(_("questions she preferred not to answer"), default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("survivor")
+
+    def __str__(self) -> str:
+        return f"Survivor {self.pk}"
+
+
+class CaseFile(models.Model):
+    """The file a unit holds on one survivor's case."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    #: Readable per unit and year, e.g. ``U0042-2026-00017``; carries nothing about her.
+    reference = models.CharField(_("reference"), max_length=32, unique=True)
+    unit = models.ForeignKey(
+        "network.Agency", on_delete=models.PROTECT, related_name="case_files"
+    )
+    survivor = models.ForeignKey(Survivor, on_delete=models.PROTECT, related_name="case_files")
+    state = models.CharField(
+        _("state"), max_length=24, choices=CaseState.choices, default=CaseState.OPEN
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+    )
+    channel = models.CharField(_("first contact"), max_length=16, choices=Channel.choices)
+    legal_basis = models.CharField(
+        _("legal basis"), max_length=16, choices=LegalBasis.choices, default=LegalBasis.LAW
+    )
+    narrative = SealedTextField(_("her account"), subject="survivor.data_key", blank=True)
+    # Interview conditions are part of the record (ESP): how she was heard.
+    private_room = models.CharField(
+        _("private room"), max_length=8, choices=TriState.choices, blank=True
+    )
+    interviewer_gender = models.CharField(
+        _("interviewer's gender"), max_length=8, choices=Gender.choices, blank=True
+    )
+    interviewer_gender_chosen = models.BooleanField(
+        _("she chose the interviewer's gender"), default=False
+    )
+    interpreter_language = models.CharField(_("interpreter language"), max_length=8, blank=True)
+    others_present = SealedTextField(
+        _("others present, with her agreement"), subject="survivor.data_key", blank=True
+    )
+    repeat_perpetrator = models.BooleanField(_("repeat perpetrator"), default=False)
+    #: Client-supplied key that makes intake idempotent (double click, retry after time-out).
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closure_reason = models.CharField(_("closure reason"), max_length=32, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case file")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="casefile_unique_idempotency_key",
+            )
+        ]
+        indexes = [
+            # The unit's queue: newest first, keyset-paginated on (created_at, id).
+            models.Index(fields=["unit", "state", "-created_at", "-id"], name="case_queue_idx"),
+            models.Index(
+                fields=["assigned_to", "state", "-created_at", "-id"], name="case_mine_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class UnitCounter(models.Model):
+    """Next reference number per unit and year (row-locked when a case is opened)."""
+
+    unit = models.ForeignKey("network.Agency", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "year"], name="unitcounter_unique_unit_year")
+        ]
+
+
+class Incident(models.Model):
+    """One incident; one survivor per incident (GBVIMS)."""
+
+    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="incidents")
+    occurred_on = models.DateField(_("date"), null=True, blank=True)
+    #: When only a period is known: first and last possible day.
+    occurred_from = models.DateField(_("from"), null=True, blank=True)
+    occurred_to = models.DateField(_("to"), null=True, blank=True)
+    commune = models.ForeignKey(
+        "geo.Commune", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    forms = models.JSONField(_("forms of violence (Law 103-13)"), default=list)
+    acts = models.JSONField(_("acts (GBVIMS)"), default=list)
+    gbvims_type = models.CharField(
+        _("GBVIMS core type"), max_length=24, choices=GbvimsType.choices
+    )
+    context = models.JSONField(_("case context"), default=list)
+    declined = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("incident")
+
+
+class Relationship(models.TextChoices):
+    SPOUSE = "spouse", _("Spouse")
+    EX_SPOUSE = "ex_spouse", _("Former spouse")
+    FIANCE = "fiance", _("Fiancé")
+    FAMILY = "family", _("Family member")
+    EMPLOYER = "employer", _("Employer")
+    COLLEAGUE = "colleague", _("Colleague")
+    ACQUAINTANCE = "acquaintance", _("Acquaintance")
+    STRANGER = "stranger", _("Stranger")
+    ONLINE = "online", _("Unknown online account")
+    DECLINED = "declined", _("She preferred not to say")
+
+
+class Perpetrator(models.Model):
+    """An alleged perpetrator named in one case. The same man in several cases is found by
+    blind index, never by comparing plaintext across units."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="perpetrators")
+    data_key = models.ForeignKey("core.DataKey", on_delete=models.PROTECT, related_name="+")
+    full_name = SealedCharField(_("name"), max_length=200, subject="data_key", blank=True)
+    cin = SealedCharField(_("national ID (CIN)"), max_length=16, subject="data_key", blank=True)
+    phone = SealedCharField(_("phone"), max_length=32, subject="data_key", blank=True)
+    relationship = models.CharField(
+        _("relationship to her"), max_length=16, choices=Relationship.choices
+    )
+    age_range = models.CharField(
+        _("age range"), max_length=8, choices=AgeRange.choices, default=AgeRange.UNKNOWN
+    )
+    number_involved = models.PositiveSmallIntegerField(_("number of perpetrators"), default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("alleged perpetrator")
+
+
+class Dependant(models.Model):
+    """A child or other dependant at risk."""
+
+    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="dependants")
+    first_name = SealedCharField(
+        _("first name"), max_length=100, subject="case.survivor.data_key", blank=True
+    )
+    age = models.PositiveSmallIntegerField(_("age"), null=True, blank=True)
+    relationship = models.CharField(_("relationship"), max_length=32, blank=True)
+    at_risk = models.BooleanField(_("at risk"), default=True)
+
+
+class ConsentPurpose(models.TextChoices):
+    SHARE_PROSECUTOR = "share_prosecutor", _("Share with the prosecutor")
+    SHARE_SHELTER = "share_shelter", _("Share with a shelter")
+    SHARE_HEALTH = "share_health", _("Share with health services")
+    SHARE_LEGAL_AID = "share_legal_aid", _("Share with legal aid")
+    SHARE_PSYCHOSOCIAL = "share_psychosocial", _("Share with psychosocial support")
+    SHARE_NGO = "share_ngo", _("Share with an NGO")
+    CONTACT_PHONE = "contact_phone", _("Contact her by phone")
+    CONTACT_SMS = "contact_sms", _("Contact her by SMS")
+    STATISTICS = "statistics", _("Use in de-identified statistics")
+
+
+class Consent(models.Model):
+    """Her answer to one purpose. Revoking keeps the row and stamps ``revoked_at``."""
+
+    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=24, choices=ConsentPurpose.choices)
+    granted = models.BooleanField(_("she agreed"))
+    #: Which groups of fields the recipient may see (identity, contact, narrative, evidence…).
+    scope = models.JSONField(_("fields shared"), default=list)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            # At most one live answer per purpose: a new answer revokes the old one first.
+            models.UniqueConstraint(
+                fields=["case", "purpose"],
+                condition=Q(revoked_at__isnull=True),
+                name="consent_one_live_answer_per_purpose",
+            )
+        ]
+
+
+class SharingBasis(models.TextChoices):
+    CONSENT = "consent", _("Her consent")
+    MINOR = "minor", _("She is a minor (legal duty)")
+    LIFE_THREAT = "life_threat", _("Life-threatening risk")
+    COURT_ORDER = "court_order", _("Court or prosecutor order")
+    BREAK_GLASS = "break_glass", _("Emergency access")
+
+
+class Grant(models.Model):
+    """Access to a case for an agency other than the holding unit.
+
+    Referrals, forwarding to the prosecutor and emergency access all create grants; the
+    policy layer reads only grants, so every way in is one mechanism with one audit trail.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="grants")
+    agency = models.ForeignKey("network.Agency", on_delete=models.PROTECT, related_name="grants")
+    #: For emergency access: the one person it was granted to.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    basis = models.CharField(max_length=16, choices=SharingBasis.choices)
+    consent = models.ForeignKey(
+        Consent, on_delete=models.PROTECT, null=True, blank=True, related_name="grants"
+    )
+    scope = models.JSONField(default=list)
+    reason = models.TextField(blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "case"], name="grant_agency_case_idx")]
+
+
+class TimelineEntry(models.Model):
+    """What happened to the case, in order. Never holds content: kinds, states, ids."""
+
+    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="timeline")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=32)
+    from_state = models.CharField(max_length=24, blank=True)
+    to_state = models.CharField(max_length=24, blank=True)
+    metadata = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="timeline_case_at_idx")]
+
+
+class Note(models.Model):
+    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = SealedTextField(_("note"), subject="case.survivor.data_key")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Task(models.Model):
+    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="tasks")
+    description = SealedTextField(_("task"), subject="case.survivor.data_key")
+    due_on = models.DateField(_("due"))
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["done_at", "due_on"], name="task_due_idx")]
+
+
+class EvidenceKind(models.TextChoices):
+    INJURY_PHOTO = "injury_photo", _("Photo of injuries")
+    MEDICAL_CERTIFICATE = "medical_certificate", _("Medical certificate")
+    SCREENSHOT = "screenshot", _("Screenshot of online abuse")
+    AUDIO = "audio", _("Audio recording")
+    DOCUMENT = "document", _("Other document")
+
+
+class Evidence(models.Model):
+    """An attachment, encrypted at rest with her key; its SHA-256 is the chain of custody."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(_("kind"), max_length=24, choices=EvidenceKind.choices)
+    description = SealedTextField(_("description"), subject="case.survivor.data_key", blank=True)
+    original_name = SealedCharField(max_length=255, subject="case.survivor.data_key", blank=True)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    #: SHA-256 of the file as received (before metadata stripping) and as stored.
+    sha256_received = models.CharField(max_length=64)
+    sha256_stored = models.CharField(max_length=64)
+    #: Random name of the encrypted blob under MEDIA_ROOT; nothing about her in it.
+    blob_name = models.CharField(max_length=80, unique=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+
+class IntakeDraft(models.Model):
+    """An interview in progress, saved as it goes so nothing is lost if it is interrupted.
+
+    The draft already has her own data key, so even a draft is sealed at rest; an abandoned
+    draft is discarded by shredding that key.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    unit = models.ForeignKey("network.Agency", on_delete=models.PROTECT, related_name="+")
+    data_key = models.ForeignKey("core.DataKey", on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    step = models.CharField(max_length=24, default="conditions")
+    data = SealedJSONField(subject="data_key", null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_case = models.OneToOneField(
+        CaseFile, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+
+class AlertKind(models.TextChoices):
+    BREAK_GLASS = "break_glass", _("Emergency access to a case")
+    SHARED_WITHOUT_CONSENT = "shared_without_consent", _("Shared without consent")
+    REPEAT_PERPETRATOR = "repeat_perpetrator", _("Repeat perpetrator")
+    CLOSURE_REQUESTED = "closure_requested", _("Closure awaiting approval")
+    PRIOR_CONTACT = "prior_contact", _("Earlier contact in another unit")
+
+
+class Alert(models.Model):
+    """A message to an agency's chief. Carries references, never content from another unit."""
+
+    agency = models.ForeignKey("network.Agency", on_delete=models.PROTECT, related_name="alerts")
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    case = models.ForeignKey(
+        CaseFile, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
+    #: For cross-unit alerts: which other unit to contact (never the other file's content).
+    other_agency = models.ForeignKey(
+        "network.Agency", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "read_at", "-created_at"], name="alert_inbox")]
