@@ -5,5 +5,6 @@ from himaya.core import views
 app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("language", views.set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
 ]
