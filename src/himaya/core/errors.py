@@ -4,6 +4,8 @@ translated message. Messages never contain protected values."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -38,9 +40,23 @@ class PermissionDenied(HimayaError):
 
 
 class InvalidInput(HimayaError):
+    """``fields={"name": ["message", ...]}`` names the fields at fault; nested input uses
+    dotted paths (``"incidents.0.occurred_on"``)."""
+
     http_status = 422
     code = "invalid_input"
     default_message = _("Some fields need your attention.")
+
+    @property
+    def fields(self) -> dict[str, list[str | Promise]]:
+        """The field errors passed as ``fields=``, each as a list of messages."""
+        raw = self.params.get("fields")
+        if not isinstance(raw, Mapping):
+            return {}
+        return {
+            str(name): [messages] if isinstance(messages, str | Promise) else list(messages)
+            for name, messages in raw.items()
+        }
 
 
 class Conflict(HimayaError):
