@@ -44,6 +44,23 @@ class GbvimsType(models.TextChoices):
     NON_GBV = "non_gbv", _("Non-GBV")
 
 
+class CaseContext(models.TextChoices):
+    """Context labels of an incident (GBVIMS "case context"), several may apply; plus where
+    it happened, as Moroccan statistics report it."""
+
+    INTIMATE_PARTNER = "intimate_partner", _("Intimate partner violence")
+    CHILD_SEXUAL_ABUSE = "child_sexual_abuse", _("Child sexual abuse")
+    EARLY_MARRIAGE = "early_marriage", _("Early marriage")
+    SEXUAL_EXPLOITATION = "sexual_exploitation", _("Possible sexual exploitation")
+    SEXUAL_SLAVERY = "sexual_slavery", _("Possible sexual slavery")
+    HARMFUL_PRACTICE = "harmful_practice", _("Harmful traditional practice")
+    FAMILY = "family", _("In the family")
+    WORKPLACE = "workplace", _("At work")
+    EDUCATION = "education", _("In a place of education")
+    PUBLIC_SPACE = "public_space", _("In a public space")
+    ONLINE = "online", _("Online")
+
+
 #: GBVIMS order of precedence: the first act present gives the core type.
 PRECEDENCE: tuple[tuple[IncidentAct, GbvimsType], ...] = (
     (IncidentAct.RAPE, GbvimsType.RAPE),

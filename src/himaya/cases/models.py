@@ -110,9 +110,7 @@ class CaseFile(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     #: Readable per unit and year, e.g. ``U0042-2026-00017``; carries nothing about her.
     reference = models.CharField(_("reference"), max_length=32, unique=True)
-    unit = models.ForeignKey(
-        "network.Agency", on_delete=models.PROTECT, related_name="case_files"
-    )
+    unit = models.ForeignKey("network.Agency", on_delete=models.PROTECT, related_name="case_files")
     survivor = models.ForeignKey(Survivor, on_delete=models.PROTECT, related_name="case_files")
     state = models.CharField(
         _("state"), max_length=24, choices=CaseState.choices, default=CaseState.OPEN
@@ -145,7 +143,9 @@ class CaseFile(models.Model):
     )
     repeat_perpetrator = models.BooleanField(_("repeat perpetrator"), default=False)
     #: Client-supplied key that makes intake idempotent (double click, retry after time-out).
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    idempotency_key = models.CharField(  # noqa: DJ001 -- NULL: no key, outside the unique index
+        max_length=64, null=True, blank=True, editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -153,6 +153,9 @@ class CaseFile(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     closure_reason = models.CharField(_("closure reason"), max_length=32, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    #: Earliest due date of its open tasks, kept by the task services, so the "overdue" queue
+    #: is one range scan of an index instead of a join over every task in the country.
+    next_due_on = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("case file")
@@ -166,8 +169,23 @@ class CaseFile(models.Model):
         indexes = [
             # The unit's queue: newest first, keyset-paginated on (created_at, id).
             models.Index(fields=["unit", "state", "-created_at", "-id"], name="case_queue_idx"),
+            # "New": opened and nobody assigned yet. Partial, so it stays as small as the
+            # backlog whatever the number of cases.
             models.Index(
-                fields=["assigned_to", "state", "-created_at", "-id"], name="case_mine_idx"
+                fields=["unit", "-created_at", "-id"],
+                condition=Q(state=CaseState.OPEN, assigned_to__isnull=True),
+                name="case_new_idx",
+            ),
+            # "Mine": an officer's cases not yet closed, in the unit she acts for.
+            models.Index(
+                fields=["assigned_to", "unit", "-created_at", "-id"],
+                condition=~Q(state=CaseState.CLOSED),
+                name="case_mine_idx",
+            ),
+            models.Index(
+                fields=["unit", "next_due_on", "id"],
+                condition=Q(next_due_on__isnull=False),
+                name="case_overdue_idx",
             ),
         ]
 
@@ -187,6 +205,9 @@ class UnitCounter(models.Model):
             models.UniqueConstraint(fields=["unit", "year"], name="unitcounter_unique_unit_year")
         ]
 
+    def __str__(self) -> str:
+        return f"UnitCounter {self.pk}"
+
 
 class Incident(models.Model):
     """One incident; one survivor per incident (GBVIMS)."""
@@ -201,15 +222,16 @@ class Incident(models.Model):
     )
     forms = models.JSONField(_("forms of violence (Law 103-13)"), default=list)
     acts = models.JSONField(_("acts (GBVIMS)"), default=list)
-    gbvims_type = models.CharField(
-        _("GBVIMS core type"), max_length=24, choices=GbvimsType.choices
-    )
+    gbvims_type = models.CharField(_("GBVIMS core type"), max_length=24, choices=GbvimsType.choices)
     context = models.JSONField(_("case context"), default=list)
     declined = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("incident")
+
+    def __str__(self) -> str:
+        return f"Incident {self.pk}"
 
 
 class Relationship(models.TextChoices):
@@ -247,6 +269,9 @@ class Perpetrator(models.Model):
     class Meta:
         verbose_name = _("alleged perpetrator")
 
+    def __str__(self) -> str:
+        return f"Perpetrator {self.pk}"
+
 
 class Dependant(models.Model):
     """A child or other dependant at risk."""
@@ -258,6 +283,9 @@ class Dependant(models.Model):
     age = models.PositiveSmallIntegerField(_("age"), null=True, blank=True)
     relationship = models.CharField(_("relationship"), max_length=32, blank=True)
     at_risk = models.BooleanField(_("at risk"), default=True)
+
+    def __str__(self) -> str:
+        return f"Dependant {self.pk}"
 
 
 class ConsentPurpose(models.TextChoices):
@@ -299,6 +327,9 @@ class Consent(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"Consent {self.pk}"
+
 
 class SharingBasis(models.TextChoices):
     CONSENT = "consent", _("Her consent")
@@ -338,6 +369,9 @@ class Grant(models.Model):
     class Meta:
         indexes = [models.Index(fields=["agency", "case"], name="grant_agency_case_idx")]
 
+    def __str__(self) -> str:
+        return f"Grant {self.pk}"
+
 
 class TimelineEntry(models.Model):
     """What happened to the case, in order. Never holds content: kinds, states, ids."""
@@ -356,12 +390,18 @@ class TimelineEntry(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["case", "at"], name="timeline_case_at_idx")]
 
+    def __str__(self) -> str:
+        return f"TimelineEntry {self.pk}"
+
 
 class Note(models.Model):
     case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = SealedTextField(_("note"), subject="case.survivor.data_key")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Note {self.pk}"
 
 
 class Task(models.Model):
@@ -379,6 +419,9 @@ class Task(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["done_at", "due_on"], name="task_due_idx")]
+
+    def __str__(self) -> str:
+        return f"Task {self.pk}"
 
 
 class EvidenceKind(models.TextChoices):
@@ -409,6 +452,9 @@ class Evidence(models.Model):
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"Evidence {self.pk}"
+
 
 class IntakeDraft(models.Model):
     """An interview in progress, saved as it goes so nothing is lost if it is interrupted.
@@ -429,6 +475,9 @@ class IntakeDraft(models.Model):
     submitted_case = models.OneToOneField(
         CaseFile, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+
+    def __str__(self) -> str:
+        return f"IntakeDraft {self.pk}"
 
 
 class AlertKind(models.TextChoices):
@@ -456,3 +505,6 @@ class Alert(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["agency", "read_at", "-created_at"], name="alert_inbox")]
+
+    def __str__(self) -> str:
+        return f"Alert {self.pk}"

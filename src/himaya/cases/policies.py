@@ -24,10 +24,11 @@ from enum import StrEnum
 from django.db.models import Q
 from django.utils import timezone
 
-from himaya.cases.models import CaseFile, Grant, SharingBasis
+from himaya.cases.models import CaseFile, ConsentPurpose, Grant, SharingBasis
 from himaya.cases.states import ACTIVE_STATES, CaseState
 from himaya.core.actor import Actor
 from himaya.core.errors import NotFound, PermissionDenied
+from himaya.network.models import AgencyKind
 
 
 class FieldGroup(StrEnum):
@@ -46,15 +47,46 @@ ALL_GROUPS: frozenset[FieldGroup] = frozenset(FieldGroup)
 
 #: Roles that work inside a unit that holds case files.
 UNIT_ROLES = frozenset({"unit_chief", "unit_officer"})
+#: Roles that work on cases and so may read one through a grant to their agency. Analysts,
+#: trainers, auditors and system administrators never read case content, whatever grants
+#: their agency holds.
+CASEWORK_ROLES = frozenset(
+    {
+        "unit_chief",
+        "unit_officer",
+        "focal_point",
+        "prosecutor",
+        "helpline_operator",
+        "helpline_supervisor",
+        "service_provider",
+    }
+)
 #: Roles that may take emergency access to a case of another unit.
 BREAK_GLASS_ROLES = frozenset({"unit_chief", "unit_officer", "prosecutor"})
 #: How long emergency access lasts.
 BREAK_GLASS_HOURS = 4
 
+#: Which consent purpose covers sharing with each kind of agency. A kind missing here can
+#: only receive a case on a legal basis (``share_without_consent``), never on consent.
+SHARING_PURPOSE: dict[str, ConsentPurpose] = {
+    AgencyKind.PROSECUTION_OFFICE: ConsentPurpose.SHARE_PROSECUTOR,
+    AgencyKind.APPEAL_COURT: ConsentPurpose.SHARE_PROSECUTOR,
+    AgencyKind.SHELTER: ConsentPurpose.SHARE_SHELTER,
+    AgencyKind.HOSPITAL_UNIT: ConsentPurpose.SHARE_HEALTH,
+    AgencyKind.LEGAL_AID: ConsentPurpose.SHARE_LEGAL_AID,
+    AgencyKind.PSYCHOSOCIAL: ConsentPurpose.SHARE_PSYCHOSOCIAL,
+    AgencyKind.NGO_CENTRE: ConsentPurpose.SHARE_NGO,
+}
+
+#: Legal bases on which a unit may share without her consent (Law 103-13, child protection).
+WITHOUT_CONSENT_BASES = frozenset({SharingBasis.MINOR, SharingBasis.LIFE_THREAT})
+
 
 class Action(StrEnum):
     READ = "read"
     OPEN_CASE = "open_case"
+    #: Look her up (phone, CIN, name) and see duplicate candidates; precedes a case.
+    SEARCH = "search"
     EDIT = "edit"
     ADD_NOTE = "add_note"
     RECORD_CONSENT = "record_consent"
@@ -65,6 +97,8 @@ class Action(StrEnum):
     REQUEST_CLOSURE = "request_closure"
     APPROVE_CLOSURE = "approve_closure"
     REOPEN = "reopen"
+    #: Open the case to another agency on her live consent (referrals, forwarding).
+    SHARE = "share"
     SHARE_WITHOUT_CONSENT = "share_without_consent"
     BREAK_GLASS = "break_glass"
 
@@ -103,6 +137,8 @@ def access_for(actor: Actor, case: CaseFile) -> Access | None:
         return None
     if is_unit_staff(actor, case.unit_id):
         return Access(groups=ALL_GROUPS, holding_unit=True)
+    if actor.role not in CASEWORK_ROLES:
+        return None
     grants = tuple(Grant.objects.filter(active_grants_q(actor), case=case))
     if not grants:
         return None
@@ -112,7 +148,7 @@ def access_for(actor: Actor, case: CaseFile) -> Access | None:
 
 def visible_cases_q(actor: Actor) -> Q:
     """A filter on ``CaseFile`` matching every case the actor may open (for list selectors)."""
-    if actor.is_system or actor.agency_id is None:
+    if actor.is_system or actor.agency_id is None or actor.role not in CASEWORK_ROLES:
         return Q(pk__in=[])
     granted = Grant.objects.filter(active_grants_q(actor)).values("case_id")
     if actor.role in UNIT_ROLES:
@@ -122,7 +158,7 @@ def visible_cases_q(actor: Actor) -> Q:
 
 def allowed(actor: Actor, action: Action, case: CaseFile | None = None) -> bool:
     """The action matrix. ``case`` is None only for actions that precede a case."""
-    if action is Action.OPEN_CASE:
+    if action in (Action.OPEN_CASE, Action.SEARCH):
         return actor.role in UNIT_ROLES and actor.agency_id is not None
     if case is None:
         return False
@@ -141,13 +177,15 @@ def allowed(actor: Actor, action: Action, case: CaseFile | None = None) -> bool:
             return holding and (not closed or action is Action.RECORD_CONSENT)
         case Action.TRANSITION | Action.REQUEST_CLOSURE:
             return holding and case.state in ACTIVE_STATES
-        case Action.ASSIGN | Action.SHARE_WITHOUT_CONSENT:
+        case Action.SHARE | Action.SHARE_WITHOUT_CONSENT:
+            # Any officer of the unit: a life-threatening risk at night cannot wait for the
+            # chief, who is alerted of every sharing without consent instead.
+            return holding and not closed
+        case Action.ASSIGN:
             return holding and actor.role == "unit_chief" and not closed
         case Action.APPROVE_CLOSURE:
             return (
-                holding
-                and actor.role == "unit_chief"
-                and case.state == CaseState.CLOSURE_REQUESTED
+                holding and actor.role == "unit_chief" and case.state == CaseState.CLOSURE_REQUESTED
             )
         case Action.REOPEN:
             return holding and actor.role == "unit_chief" and closed

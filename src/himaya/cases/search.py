@@ -1,0 +1,493 @@
+"""Finding her again, and finding him again, through blind indexes only.
+
+Nothing here reads a sealed value of another unit's file or compares plaintext: every match
+is an equality between keyed digests (``core.blind_index``) on the ``(purpose, digest,
+content type)`` index, so a look-up costs the same with a thousand cases or a million.
+
+Purposes (each has its own HMAC key):
+
+``survivor_phone`` / ``perpetrator_phone``
+    the number in E.164 (typed nationally or internationally, it indexes the same);
+``survivor_cin`` / ``perpetrator_cin``
+    the national ID, upper case, without spaces or dashes;
+``survivor_name`` / ``perpetrator_name``
+    one digest per phonetic token key (``core.names.token_keys``) and one for the whole-name
+    key, both *scoped to the holding unit* (``t:<unit>:<key>``, ``f:<unit>:<key>``): a unit
+    searches its own files by any part of a name, spelled in either script, and a common
+    given name never makes it walk the whole country's entries;
+``survivor_match`` / ``perpetrator_match``
+    compound keys for duplicate and prior-contact detection across units: whole name and
+    date of birth (``fd:``), one name token and date of birth (``td:``), whole name and
+    commune (``fc:``). Each is selective on its own, so detection is one equality look-up,
+    not a scan of every "Fatima" in the country narrowed afterwards.
+
+A bare name never tells a unit that another unit holds a file: only a phone, a CIN, or a
+name *combined with* a date of birth or a commune does (the issue's rule, and the defence
+against a colleague looking up his wife's name). What crosses units is only WHETHER and
+WHICH UNIT, never a case id, a reference or any content.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Model, Q
+
+from himaya.cases.models import AgeRange, CaseFile, Perpetrator, Survivor
+from himaya.core.blind_index import BlindIndex, index_replace, normalize_cin, normalize_phone
+from himaya.core.crypto import is_erased
+from himaya.core.models import BlindIndexEntry
+from himaya.core.names import token_keys
+
+__all__ = [
+    "PERPETRATOR_CIN",
+    "PERPETRATOR_MATCH",
+    "PERPETRATOR_NAME",
+    "PERPETRATOR_PHONE",
+    "SURVIVOR_CIN",
+    "SURVIVOR_MATCH",
+    "SURVIVOR_NAME",
+    "SURVIVOR_PHONE",
+    "CaseMatch",
+    "MatchReason",
+    "PerpetratorMatch",
+    "SearchResult",
+    "SurvivorQuery",
+    "UnitMatch",
+    "index_perpetrator",
+    "index_survivor",
+    "perpetrator_matches",
+    "survivor_matches",
+    "survivors_by_name_in_unit",
+]
+
+#: Upper bound on digest rows read by one detection: a search never grows with the country.
+MAX_ENTRIES = 500
+#: Upper bound on files listed for the searching unit.
+MAX_OWN = 50
+
+
+def _as_is(value: str) -> str:
+    # The terms below are composed (and normalized) by this module before indexing.
+    return value
+
+
+SURVIVOR_PHONE = BlindIndex("survivor_phone", normalize=normalize_phone)
+SURVIVOR_CIN = BlindIndex("survivor_cin", normalize=normalize_cin)
+SURVIVOR_NAME = BlindIndex("survivor_name", normalize=_as_is)
+SURVIVOR_MATCH = BlindIndex("survivor_match", normalize=_as_is)
+PERPETRATOR_PHONE = BlindIndex("perpetrator_phone", normalize=normalize_phone)
+PERPETRATOR_CIN = BlindIndex("perpetrator_cin", normalize=normalize_cin)
+PERPETRATOR_NAME = BlindIndex("perpetrator_name", normalize=_as_is)
+PERPETRATOR_MATCH = BlindIndex("perpetrator_match", normalize=_as_is)
+
+
+class MatchReason(StrEnum):
+    PHONE = "phone"
+    CIN = "cin"
+    NAME_AND_BIRTH_DATE = "name_and_birth_date"
+    PARTIAL_NAME_AND_BIRTH_DATE = "partial_name_and_birth_date"
+    NAME_AND_COMMUNE = "name_and_commune"
+    #: Own unit only: every typed name token (or the whole name) is in her indexed name.
+    NAME = "name"
+
+
+#: Reasons that by themselves say "very probably the same person".
+STRONG_REASONS = frozenset({MatchReason.PHONE, MatchReason.CIN, MatchReason.NAME_AND_BIRTH_DATE})
+
+
+# --- terms --------------------------------------------------------------------------------
+
+
+def _tokens(full_name: str) -> list[str]:
+    return sorted(set(token_keys(full_name or "")))
+
+
+def _full_key(tokens: Sequence[str]) -> str:
+    return "-".join(sorted(tokens))
+
+
+def name_terms(full_name: str, *, unit_id: int) -> list[str]:
+    """Unit-scoped terms of the ``*_name`` purposes: one per token key, one for the whole."""
+    tokens = _tokens(full_name)
+    if not tokens:
+        return []
+    return [*(f"t:{unit_id}:{token}" for token in tokens), f"f:{unit_id}:{_full_key(tokens)}"]
+
+
+def match_terms(
+    full_name: str, *, date_of_birth: date | None = None, communes: Iterable[int | None] = ()
+) -> dict[MatchReason, list[str]]:
+    """The compound terms of the ``*_match`` purposes, by the reason they stand for."""
+    tokens = _tokens(full_name)
+    terms: dict[MatchReason, list[str]] = {}
+    if not tokens:
+        return terms
+    full = _full_key(tokens)
+    if date_of_birth is not None:
+        born = date_of_birth.isoformat()
+        terms[MatchReason.NAME_AND_BIRTH_DATE] = [f"fd:{full}|{born}"]
+        # One token of a three-part name against a two-part one is still her with the
+        # same birthday; "fd" wins when both match (STRONG_REASONS).
+        terms[MatchReason.PARTIAL_NAME_AND_BIRTH_DATE] = [f"td:{t}|{born}" for t in tokens]
+    commune_ids = sorted({c for c in communes if c})
+    if commune_ids:
+        terms[MatchReason.NAME_AND_COMMUNE] = [f"fc:{full}|{c}" for c in commune_ids]
+    return terms
+
+
+# --- indexing (called by the services, inside their transaction) -------------------------
+
+
+def _plain(value: object) -> str:
+    """A sealed field's text, or "" when empty or erased (an erased value is never indexed:
+    its "erased" placeholder text would make every erased record match every other)."""
+    if value is None or is_erased(value):
+        return ""
+    return str(value)
+
+
+def _parse_date(value: object) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def index_survivor(survivor: Survivor, *, unit_id: int) -> None:
+    """Replace her entries for every survivor purpose from her current (plaintext) values."""
+    key = survivor.data_key_id
+    name = _plain(survivor.full_name)
+    index_replace(
+        index=SURVIVOR_PHONE, obj=survivor, data_key_id=key, values=[_plain(survivor.phone)]
+    )
+    index_replace(index=SURVIVOR_CIN, obj=survivor, data_key_id=key, values=[_plain(survivor.cin)])
+    index_replace(
+        index=SURVIVOR_NAME, obj=survivor, data_key_id=key, values=name_terms(name, unit_id=unit_id)
+    )
+    terms = match_terms(
+        name,
+        date_of_birth=_parse_date(survivor.date_of_birth),
+        communes=[survivor.residence_commune_id],
+    )
+    index_replace(
+        index=SURVIVOR_MATCH,
+        obj=survivor,
+        data_key_id=key,
+        values=[term for group in terms.values() for term in group],
+    )
+
+
+def index_perpetrator(
+    perpetrator: Perpetrator, *, unit_id: int, communes: Iterable[int | None]
+) -> None:
+    """His entries; ``communes`` are where the case places him (her residence, incidents)."""
+    key = perpetrator.data_key_id
+    name = _plain(perpetrator.full_name)
+    index_replace(
+        index=PERPETRATOR_PHONE,
+        obj=perpetrator,
+        data_key_id=key,
+        values=[_plain(perpetrator.phone)],
+    )
+    index_replace(
+        index=PERPETRATOR_CIN, obj=perpetrator, data_key_id=key, values=[_plain(perpetrator.cin)]
+    )
+    index_replace(
+        index=PERPETRATOR_NAME,
+        obj=perpetrator,
+        data_key_id=key,
+        values=name_terms(name, unit_id=unit_id),
+    )
+    terms = match_terms(name, communes=communes)
+    index_replace(
+        index=PERPETRATOR_MATCH,
+        obj=perpetrator,
+        data_key_id=key,
+        values=[term for group in terms.values() for term in group],
+    )
+
+
+# --- matching -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SurvivorQuery:
+    """What is known of her at the desk; any part may be empty."""
+
+    full_name: str = ""
+    phone: str = ""
+    cin: str = ""
+    date_of_birth: date | None = None
+    age_range: str = ""
+    commune_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseMatch:
+    """A file of the searching unit itself: she may open it (through ``case_get``)."""
+
+    case: CaseFile
+    reasons: frozenset[MatchReason]
+
+    @property
+    def strong(self) -> bool:
+        return bool(self.reasons & STRONG_REASONS)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitMatch:
+    """Another unit holds a matching file: which unit to contact, and nothing else."""
+
+    agency_id: int
+    name_ar: str
+    name_fr: str
+    strong: bool
+
+
+@dataclass(slots=True)
+class SearchResult:
+    own: list[CaseMatch] = field(default_factory=list)
+    elsewhere: list[UnitMatch] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.own or self.elsewhere)
+
+
+def _content_type(model: type[Model]) -> ContentType:
+    return ContentType.objects.get_for_model(model, for_concrete_model=True)
+
+
+def _criteria_q(
+    criteria: dict[tuple[BlindIndex, MatchReason], list[str]],
+) -> tuple[Q, dict[tuple[str, bytes], MatchReason]]:
+    q = Q()
+    reasons: dict[tuple[str, bytes], MatchReason] = {}
+    for (index, reason), terms in criteria.items():
+        digests = [index.digest_term(term) for term in terms if term]
+        if not digests:
+            continue
+        for digest in digests:
+            reasons[(index.purpose, digest)] = reason
+        q |= Q(purpose=index.purpose, digest__in=digests)
+    return q, reasons
+
+
+def _matching_objects(
+    model: type[Model], criteria: dict[tuple[BlindIndex, MatchReason], list[str]]
+) -> dict[uuid.UUID, set[MatchReason]]:
+    """Records of ``model`` with an entry equal to any criterion, with the reasons found.
+
+    One query: a bitmap OR over the ``(purpose, digest, content type)`` index.
+    """
+    q, reasons = _criteria_q(criteria)
+    if not reasons:
+        return {}
+    rows = BlindIndexEntry.objects.filter(q, content_type=_content_type(model)).values_list(
+        "purpose", "digest", "object_id"
+    )[:MAX_ENTRIES]
+    found: dict[uuid.UUID, set[MatchReason]] = defaultdict(set)
+    for purpose, digest, object_id in rows:
+        reason = reasons.get((purpose, bytes(digest)))
+        if reason is not None:
+            found[uuid.UUID(object_id)].add(reason)
+    return found
+
+
+def _ages_compatible(a: str, b: str) -> bool:
+    return not a or not b or AgeRange.UNKNOWN in (a, b) or a == b
+
+
+def _survivor_criteria(query: SurvivorQuery) -> dict[tuple[BlindIndex, MatchReason], list[str]]:
+    criteria: dict[tuple[BlindIndex, MatchReason], list[str]] = {}
+    if query.phone and (phone := normalize_phone(query.phone)):
+        criteria[(SURVIVOR_PHONE, MatchReason.PHONE)] = [phone]
+    if query.cin and (cin := normalize_cin(query.cin)):
+        criteria[(SURVIVOR_CIN, MatchReason.CIN)] = [cin]
+    terms = match_terms(
+        query.full_name, date_of_birth=query.date_of_birth, communes=[query.commune_id]
+    )
+    for reason, group in terms.items():
+        criteria[(SURVIVOR_MATCH, reason)] = group
+    return criteria
+
+
+def survivor_matches(
+    query: SurvivorQuery,
+    *,
+    unit_id: int,
+    exclude_survivor_ids: Iterable[uuid.UUID] = (),
+    extra_own: dict[uuid.UUID, set[MatchReason]] | None = None,
+) -> SearchResult:
+    """Files whose survivor matches ``query``: full matches in ``unit_id``, units elsewhere.
+
+    Three queries whatever the size of the database: the digests, the files they point at
+    (ids and units only), and the searching unit's own files with her sealed record.
+    Not scoped to an actor: callers (selectors, services) check the policy first.
+    """
+    found = _matching_objects(Survivor, _survivor_criteria(query))
+    for survivor_id, reasons in (extra_own or {}).items():
+        found.setdefault(survivor_id, set()).update(reasons)
+    for survivor_id in exclude_survivor_ids:
+        found.pop(survivor_id, None)
+    if not found:
+        return SearchResult()
+    rows = CaseFile.objects.filter(survivor_id__in=list(found)).values_list(
+        "id", "unit_id", "survivor_id", "survivor__age_range", "unit__name_ar", "unit__name_fr"
+    )
+    own: dict[uuid.UUID, frozenset[MatchReason]] = {}
+    elsewhere: dict[int, UnitMatch] = {}
+    for case_id, case_unit, survivor_id, age_range, name_ar, name_fr in rows:
+        reasons = set(found[survivor_id])
+        if MatchReason.NAME_AND_COMMUNE in reasons and not _ages_compatible(
+            query.age_range, age_range
+        ):
+            reasons.discard(MatchReason.NAME_AND_COMMUNE)
+        if case_unit == unit_id:
+            if reasons:
+                own[case_id] = frozenset(reasons)
+            continue
+        # A bare name never crosses units (module docstring).
+        reasons.discard(MatchReason.NAME)
+        if not reasons:
+            continue
+        strong = bool(reasons & STRONG_REASONS)
+        known = elsewhere.get(case_unit)
+        if known is None or (strong and not known.strong):
+            elsewhere[case_unit] = UnitMatch(
+                agency_id=case_unit, name_ar=name_ar, name_fr=name_fr, strong=strong
+            )
+    result = SearchResult(
+        elsewhere=sorted(elsewhere.values(), key=lambda m: (not m.strong, m.agency_id))
+    )
+    if own:
+        cases = (
+            CaseFile.objects.filter(pk__in=list(own))
+            .select_related("survivor", "survivor__data_key", "assigned_to")
+            .order_by("-created_at", "-id")[:MAX_OWN]
+        )
+        matches = [CaseMatch(case=case, reasons=own[case.pk]) for case in cases]
+        result.own = sorted(matches, key=lambda m: not m.strong)
+    return result
+
+
+def survivors_by_name_in_unit(full_name: str, *, unit_id: int) -> dict[uuid.UUID, set[MatchReason]]:
+    """Her files in one unit whose indexed name holds every token typed (in any order and
+    either script), or the whole name. One grouped query on the unit-scoped digests."""
+    tokens = _tokens(full_name)
+    if not tokens:
+        return {}
+    digests = [SURVIVOR_NAME.digest_term(f"t:{unit_id}:{token}") for token in tokens]
+    rows = (
+        BlindIndexEntry.objects.filter(
+            purpose=SURVIVOR_NAME.purpose,
+            digest__in=digests,
+            content_type=_content_type(Survivor),
+        )
+        .values("object_id")
+        .annotate(hits=Count("id"))
+        .filter(hits=len(digests))
+        .order_by()
+        .values_list("object_id", flat=True)[:MAX_ENTRIES]
+    )
+    return {uuid.UUID(object_id): {MatchReason.NAME} for object_id in rows}
+
+
+# --- repeat perpetrators ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PerpetratorMatch:
+    """Another survivor's file naming (very probably) the same man."""
+
+    case_id: uuid.UUID
+    unit_id: int
+    reasons: frozenset[MatchReason]
+
+
+def perpetrator_matches(
+    *,
+    perpetrator: Perpetrator,
+    communes: Iterable[int | None],
+    survivor: Survivor,
+) -> list[PerpetratorMatch]:
+    """Files of *other survivors* naming a man who matches ``perpetrator`` by phone, CIN, or
+    whole name in a commune of the case (ages compatible).
+
+    A file of the same woman (same survivor record, or another record of hers found by her
+    own phone, CIN or name and date of birth) is not a repeat: it is her coming back.
+    Four queries whatever the size of the database.
+    """
+    criteria: dict[tuple[BlindIndex, MatchReason], list[str]] = {}
+    if phone := normalize_phone(_plain(perpetrator.phone)):
+        criteria[(PERPETRATOR_PHONE, MatchReason.PHONE)] = [phone]
+    if cin := normalize_cin(_plain(perpetrator.cin)):
+        criteria[(PERPETRATOR_CIN, MatchReason.CIN)] = [cin]
+    for reason, group in match_terms(_plain(perpetrator.full_name), communes=communes).items():
+        criteria[(PERPETRATOR_MATCH, reason)] = group
+    found = _matching_objects(Perpetrator, criteria)
+    found.pop(perpetrator.pk, None)
+    if not found:
+        return []
+    rows = (
+        Perpetrator.objects.filter(pk__in=list(found))
+        .exclude(case_id=perpetrator.case_id)
+        .exclude(case__survivor_id=survivor.pk)
+        .values_list("pk", "case_id", "case__unit_id", "case__survivor_id", "age_range")
+    )
+    candidates: list[tuple[uuid.UUID, int, uuid.UUID, frozenset[MatchReason]]] = []
+    for pk, case_id, unit_id, survivor_id, age_range in rows:
+        kept = set(found[pk])
+        if MatchReason.NAME_AND_COMMUNE in kept and not _ages_compatible(
+            perpetrator.age_range, age_range
+        ):
+            kept.discard(MatchReason.NAME_AND_COMMUNE)
+        if kept:
+            candidates.append((case_id, unit_id, survivor_id, frozenset(kept)))
+    if not candidates:
+        return []
+    same_woman = _same_woman(survivor, {survivor_id for _, _, survivor_id, _ in candidates})
+    matches: dict[uuid.UUID, PerpetratorMatch] = {}
+    for case_id, unit_id, survivor_id, reasons in candidates:
+        if survivor_id in same_woman:
+            continue
+        known = matches.get(case_id)
+        merged = reasons | (known.reasons if known else frozenset())
+        matches[case_id] = PerpetratorMatch(case_id=case_id, unit_id=unit_id, reasons=merged)
+    return list(matches.values())
+
+
+def _same_woman(survivor: Survivor, others: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``others`` are very probably ``survivor`` herself (strong digests only)."""
+    query = SurvivorQuery(
+        full_name=_plain(survivor.full_name),
+        phone=_plain(survivor.phone),
+        cin=_plain(survivor.cin),
+        date_of_birth=_parse_date(survivor.date_of_birth),
+    )
+    strong: dict[tuple[BlindIndex, MatchReason], list[str]] = {
+        key: terms for key, terms in _survivor_criteria(query).items() if key[1] in STRONG_REASONS
+    }
+    q, reasons = _criteria_q(strong)
+    if not reasons:
+        return set()
+    rows = BlindIndexEntry.objects.filter(
+        q, content_type=_content_type(Survivor), object_id__in=[str(pk) for pk in others]
+    ).values_list("object_id", flat=True)
+    return {uuid.UUID(object_id) for object_id in rows}
+
+
+def describe(reasons: Iterable[MatchReason]) -> list[str]:
+    """Reasons as plain codes for audit metadata and timeline entries (never values)."""
+    return sorted(str(reason) for reason in reasons)
