@@ -32,7 +32,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt | check-python
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
+# A fresh clone has no var/ (git ignores it) and SQLite cannot create the folder of its file:
+# every manage.py command that runs the system checks would fail to open the database.
 install: $(VENV)/.installed
+	@mkdir -p -m 0700 var
 
 migrate: install
 	$(MANAGE) init_keys
@@ -67,9 +70,21 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests bench
 	$(VENV)/bin/ruff format src tests bench
 
+# Extract strings (needs GNU gettext's xgettext/msgmerge), then compile in pure Python.
+# Translate what is new in ar/fr/zgh; `make lint` fails while anything is left untranslated.
 messages: install
-	cd src/himaya && ../../$(MANAGE) makemessages --no-obsolete --no-location -l ar -l fr -l zgh -l en \
-	  --ignore 'migrations/*'
+	cd src/himaya && ../../$(PY) ../../manage.py makemessages --no-obsolete --no-location \
+	  -l ar -l fr -l zgh -l en --ignore 'migrations/*'
+	$(MANAGE) compilemessages_himaya
+
+# Rebuild src/himaya/geo/data/ from the census and boundary packages (pinned in
+# tools/geodata/requirements.txt). They are heavy and build-only: they live in their own venv,
+# never in the app's. Deterministic: `git diff` after a rebuild shows only real changes.
+GEODATA_VENV := .venv-geodata
+geodata: | check-python
+	@[ -x $(GEODATA_VENV)/bin/python ] || $(PYTHON) -m venv $(GEODATA_VENV)
+	$(GEODATA_VENV)/bin/python -m pip install --quiet -r tools/geodata/requirements.txt
+	$(GEODATA_VENV)/bin/python tools/geodata/build.py
 
 clean:
 	rm -rf $(VENV) staticfiles .mypy_cache .ruff_cache

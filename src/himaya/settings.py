@@ -7,12 +7,12 @@ See docs/deploy.md for every variable.
 
 from __future__ import annotations
 
+import secrets
 import sys
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 from himaya.core.env import env_bool, env_choice, env_int, env_list, env_str
 
@@ -31,7 +31,7 @@ VAR_DIR = Path(env_str("HIMAYA_VAR_DIR", str(REPO_DIR / "var")))
 KEYS_DIR = Path(env_str("HIMAYA_KEYS_DIR", str(VAR_DIR / "keys")))
 MEDIA_ROOT = Path(env_str("HIMAYA_MEDIA_DIR", str(VAR_DIR / "media")))
 
-_DEV_SECRET = "development-only-secret-key-never-use-in-production-0123456789"  # noqa: S105
+_DEV_SECRET = "development-only-secret-key-never-use-in-production-0123456789"  # noqa: S105  # nosec B105
 SECRET_KEY = env_str("SECRET_KEY", "" if PRODUCTION else _DEV_SECRET)
 if PRODUCTION and (not SECRET_KEY or SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured(
@@ -50,7 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    # Our admin site: opens only to verified system administrators, no login form of its own.
+    "himaya.accounts.admin_apps.HimayaAdminConfig",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_tasks_db",
@@ -60,7 +61,12 @@ INSTALLED_APPS = [
     "himaya.geo",
     "himaya.network",
     "himaya.accounts",
+    "himaya.demo",
+    "himaya.cases",
 ]
+if TESTING:
+    # A test-only app with sealed fields (tests/sealedapp) for the encryption tests.
+    INSTALLED_APPS.append("tests.sealedapp")
 
 MIDDLEWARE = [
     "himaya.core.middleware.RequestIdMiddleware",
@@ -68,12 +74,15 @@ MIDDLEWARE = [
     "himaya.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "himaya.core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the signed-in user's preferred language is one of its inputs.
+    "himaya.core.middleware.LanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "himaya.accounts.middleware.SessionPolicyMiddleware",
+    # Fail closed: every URL not on its short public list needs password + TOTP.
+    "himaya.accounts.middleware.StaffAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -94,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "himaya.core.context_processors.shell",
+                "himaya.accounts.context_processors.acting_membership",
             ],
         },
     }
@@ -116,9 +126,7 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 # synchronous=FULL: an acknowledged write survives a power cut.
                 "init_command": (
-                    "PRAGMA journal_mode=WAL;"
-                    "PRAGMA synchronous=FULL;"
-                    "PRAGMA foreign_keys=ON;"
+                    "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;PRAGMA foreign_keys=ON;"
                 ),
             },
         }
@@ -126,6 +134,12 @@ else:
 _test_db_name = env_str("TEST_DATABASE_NAME", "")
 if _test_db_name:
     DATABASES["default"]["TEST"] = {"NAME": _test_db_name}
+# A streaming replica (PostgreSQL hot standby) for statistics reads; see docs/deploy.md.
+# Ignored under the test suite, which runs on one database (the router has its own tests).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL and not TESTING:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    DATABASE_ROUTERS = ["himaya.core.db_routers.StatsReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts, MFA, sessions --------------------------------------------------------------
@@ -157,9 +171,19 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_NAME = "himaya_session"
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "himaya.core.views.csrf_failure"
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
+# Failures from one client address (any usernames) before that address is refused for
+# LOGIN_LOCKOUT_SECONDS: stops password spraying across accounts. Higher than the
+# per-account limit because a whole unit may share one address.
+LOGIN_ADDRESS_MAX_FAILURES = env_int("LOGIN_ADDRESS_MAX_FAILURES", 50, minimum=1)
+# A TOTP code proved within this many seconds counts as "recent" for step-up actions.
+STEP_UP_SECONDS = env_int("STEP_UP_SECONDS", 300, minimum=30)
 OTP_TOTP_ISSUER = "Himaya"
+# Our own lockout (above) counts wrong codes per account and address; django-otp's extra
+# per-device back-off would refuse a correct code typed a second after a typo.
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "ar"
@@ -178,9 +202,13 @@ LANGUAGE_COOKIE_NAME = "himaya_lang"
 LANGUAGE_COOKIE_AGE = None  # a session cookie: nothing persists on a shared device
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Django has no formats for Amazigh (zgh); ours live here, the others stay Django's.
+FORMAT_MODULE_PATH = ["himaya.core.formats"]
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "/static/"
+# The shell's stylesheet, scripts and vendored htmx live in src/himaya/static (not in an app).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(REPO_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -196,7 +224,9 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # --- Security headers ---------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts
+# and Django's CSRF origin check refuses every form. Nothing leaks to other sites either way.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
@@ -215,11 +245,22 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # 0 (the default) means the header is ignored entirely: it cannot reset a lockout.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
+# --- API tokens (docs/api.md) -------------------------------------------------------------
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 90, minimum=1)
+# Failed token attempts per client address before it is refused until the window ends.
+API_AUTH_MAX_FAILURES = env_int("API_AUTH_MAX_FAILURES", 20, minimum=1)
+API_AUTH_WINDOW_SECONDS = env_int("API_AUTH_WINDOW_SECONDS", 10 * 60, minimum=1)
+
 # --- Keys ---------------------------------------------------------------------------------
 # The master key lives outside the database: HIMAYA_MASTER_KEY (base64, 32 bytes) or a key
 # file under KEYS_DIR created mode 0600 by `manage.py init_keys` in the embedded default.
 HIMAYA_MASTER_KEY = env_str("HIMAYA_MASTER_KEY", "")
+# The stable root of the blind-index and shred-ledger keys; required with HIMAYA_MASTER_KEY.
+HIMAYA_BLIND_INDEX_KEY = env_str("HIMAYA_BLIND_INDEX_KEY", "")
 HIMAYA_KEY_AUTOCREATE = env_bool("HIMAYA_KEY_AUTOCREATE", default=not PRODUCTION)
+# Ed25519 key signing audit checkpoints (base64 of 32 bytes, or PEM). Empty: the file
+# KEYS_DIR/audit-signing.ed25519 (created when HIMAYA_KEY_AUTOCREATE). See himaya.core.signing.
+HIMAYA_AUDIT_SIGNING_KEY = env_str("HIMAYA_AUDIT_SIGNING_KEY", "")
 
 # --- Background tasks ---------------------------------------------------------------------
 TASKS = {
@@ -234,9 +275,14 @@ TASKS = {
 
 # --- Channels -----------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
+_redis_layer_config: dict[str, object] = {"hosts": [REDIS_URL]}
+if TESTING:
+    # Parallel test processes (xdist workers, concurrent CI runs) share one Redis: a prefix of
+    # their own keeps one process's group messages from reaching another's consumers.
+    _redis_layer_config["prefix"] = f"himaya-test-{secrets.token_hex(4)}"
 CHANNEL_LAYERS = {
     "default": (
-        {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": _redis_layer_config}
         if REDIS_URL
         else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.urls import include, path
 
 from himaya.api import api
@@ -9,6 +10,9 @@ from himaya.api import api
 urlpatterns = [
     path("", include("himaya.core.urls")),
     path("accounts/", include("himaya.accounts.urls")),
+    path("network/", include("himaya.network.urls")),
+    # Behind the staff gate (verified sign-in) and open only to system administrators.
+    path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]
 
