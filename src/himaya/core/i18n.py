@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast
 
 from django.conf import locale as django_locale
 from django.conf import settings
@@ -161,3 +161,18 @@ DATE_NAMES = (
     gettext_lazy("Saturday"),
     gettext_lazy("Sunday"),
 )
+
+
+class _Bilingual(Protocol):
+    @property
+    def name_ar(self) -> str: ...
+    @property
+    def name_fr(self) -> str: ...
+
+
+def localized_name(obj: _Bilingual) -> str:
+    """An agency's or a place's name in the reader's script: Arabic for Arabic pages, the
+    French (Latin-script) name otherwise."""
+    from django.utils.translation import get_language
+
+    return obj.name_ar if (get_language() or "").startswith("ar") and obj.name_ar else obj.name_fr

@@ -18,6 +18,7 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from himaya.core.i18n import localized_name
 from himaya.network.errors import (
     AgencyNotFound,
     AmbiguousOrigin,
@@ -191,9 +192,9 @@ def _km(distance: float) -> str:
 
 def _distance_reason(c: Candidate, origin: Origin) -> Reason:
     if origin.kind == "station" and origin.station is not None:
-        where = _("from the station %(name)s") % {"name": origin.station.name_fr}
+        where = _("from the station %(name)s") % {"name": localized_name(origin.station)}
     elif origin.kind == "commune" and origin.commune is not None:
-        where = _("from the centre of %(name)s") % {"name": origin.commune.name_fr}
+        where = _("from the centre of %(name)s") % {"name": localized_name(origin.commune)}
     else:
         where = _("from the given point")
     if c.agency.kind == AgencyKind.SHELTER:
@@ -209,16 +210,18 @@ def _distance_reason(c: Candidate, origin: Origin) -> Reason:
 
 def _unavailable_reason(agency: AgencyEntry) -> Reason:
     if not agency.is_active:
-        return Reason("inactive", _("%(name)s is no longer active.") % {"name": agency.name_fr})
+        return Reason(
+            "inactive", _("%(name)s is no longer active.") % {"name": localized_name(agency)}
+        )
     if agency.unavailable_until is not None:
         until = timezone.localtime(agency.unavailable_until).strftime("%Y-%m-%d %H:%M")
         return Reason(
             "unavailable",
             _("%(name)s is temporarily unavailable until %(until)s.")
-            % {"name": agency.name_fr, "until": until},
+            % {"name": localized_name(agency), "until": until},
         )
     return Reason(
-        "unavailable", _("%(name)s is temporarily unavailable.") % {"name": agency.name_fr}
+        "unavailable", _("%(name)s is temporarily unavailable.") % {"name": localized_name(agency)}
     )
 
 
@@ -305,7 +308,8 @@ def nearest_unit(
     reasons.append(
         Reason(
             "nearest",
-            _("%(unit)s is the nearest available police unit.") % {"unit": chosen.agency.name_fr},
+            _("%(unit)s is the nearest available police unit.")
+            % {"unit": localized_name(chosen.agency)},
         )
     )
     reasons.append(_distance_reason(chosen, origin))
@@ -315,7 +319,7 @@ def nearest_unit(
                 "tie",
                 _("Tied at the same distance with %(others)s; chosen because %(why)s.")
                 % {
-                    "others": ", ".join(c.agency.name_fr for c in tied_with),
+                    "others": ", ".join(localized_name(c.agency) for c in tied_with),
                     "why": _tie_explanation(chosen, tied_with[0]),
                 },
             )
@@ -366,7 +370,7 @@ def _via_default_unit(
         Reason(
             "default_unit",
             _("%(unit)s is the default unit of %(station)s.")
-            % {"unit": default.name_fr, "station": station.name_fr},
+            % {"unit": localized_name(default), "station": localized_name(station)},
         )
     )
     reasons.append(_distance_reason(candidate, origin))
@@ -397,7 +401,9 @@ def _tie_explanation(chosen: Candidate, other: Candidate) -> str:
 
 
 def _closed_reason(c: Candidate) -> Reason:
-    return Reason("closed", _("%(name)s is closed at this hour.") % {"name": c.agency.name_fr})
+    return Reason(
+        "closed", _("%(name)s is closed at this hour.") % {"name": localized_name(c.agency)}
+    )
 
 
 def _walk_units(
@@ -454,7 +460,7 @@ def competent_prosecution(
             Reason(
                 "point_commune",
                 _("The point was placed in %(commune)s, the commune whose centre is nearest.")
-                % {"commune": commune.name_fr},
+                % {"commune": localized_name(commune)},
             )
         )
     office_id = index.prosecution_by_commune.get(commune.id) if commune is not None else None
@@ -466,7 +472,7 @@ def competent_prosecution(
             Reason(
                 "jurisdiction",
                 _("%(office)s is competent for %(commune)s.")
-                % {"office": office.name_fr, "commune": commune.name_fr},
+                % {"office": localized_name(office), "commune": localized_name(commune)},
             )
         )
         reasons.append(_distance_reason(candidate, origin))
@@ -487,7 +493,7 @@ def competent_prosecution(
                 "No competent office is recorded for this commune; %(office)s is the nearest. "
                 "Check its competence before filing."
             )
-            % {"office": nearest[1].name_fr},
+            % {"office": localized_name(nearest[1])},
         )
     )
     reasons.append(_distance_reason(candidate, origin))
