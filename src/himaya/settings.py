@@ -241,6 +241,12 @@ SECURE_PROXY_SSL_HEADER = (
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Evidence uploads (cases.evidence) are held in memory up to this size, never spilled to a
+# plaintext temporary file, then sealed; bigger files are refused with a message. Give the
+# reverse proxy a body limit a little above it. Images over the pixel cap are refused
+# before decoding (decompression bombs).
+HIMAYA_EVIDENCE_MAX_BYTES = env_int("HIMAYA_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+HIMAYA_EVIDENCE_MAX_PIXELS = env_int("HIMAYA_EVIDENCE_MAX_PIXELS", 50_000_000, minimum=1_000_000)
 # Number of proxies in front of the app whose X-Forwarded-For entries are trusted.
 # 0 (the default) means the header is ignored entirely: it cannot reset a lockout.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
