@@ -22,12 +22,14 @@ from urllib.parse import quote
 import httpx
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 from websockets.typing import Origin
+
+from himaya.accounts.roles import Role
+from tests.accounts.helpers import login_staff, make_staff
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
@@ -139,9 +141,8 @@ def _wait_until_serving(server: Server) -> bool:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     # Committed before the server starts: SQLite gets a copy, PostgreSQL shares the rows.
-    user = get_user_model().objects.create_user(username="ops-uvicorn", password="unused-pw-12")
     client = Client()
-    client.force_login(user)
+    login_staff(client, make_staff(Role.UNIT_OFFICER, username="ops-uvicorn"))
     (tmp_path / "session").write_text(client.cookies[settings.SESSION_COOKIE_NAME].value)
 
     running = _start(tmp_path)

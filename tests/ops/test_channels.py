@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 import uuid
 from typing import Any
 
@@ -21,7 +22,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
+from himaya.accounts import session_keys
+from himaya.accounts.roles import Role
 from himaya.asgi import application
+from tests.accounts.helpers import login_staff, make_staff
 
 IN_MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 ORIGIN = (b"origin", b"http://testserver")
@@ -71,9 +75,8 @@ def test_an_anonymous_websocket_is_refused_by_the_consumer() -> None:
 @pytest.mark.django_db(transaction=True)
 @override_settings(CHANNEL_LAYERS=IN_MEMORY_LAYER)
 def test_a_signed_in_staff_member_gets_pong_for_ping() -> None:
-    user = get_user_model().objects.create_user(username="ops-ws", password="not-used-here-1")
     client = Client()
-    client.force_login(user)
+    login_staff(client, make_staff(Role.UNIT_OFFICER, username="ops-ws"))
     session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
     cookie = (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode())
 
@@ -86,13 +89,49 @@ def test_a_signed_in_staff_member_gets_pong_for_ping() -> None:
 @pytest.mark.django_db(transaction=True)
 @override_settings(CHANNEL_LAYERS=IN_MEMORY_LAYER)
 def test_a_websocket_from_a_foreign_origin_is_refused_even_when_signed_in() -> None:
-    user = get_user_model().objects.create_user(username="ops-ws2", password="not-used-here-1")
     client = Client()
-    client.force_login(user)
+    login_staff(client, make_staff(Role.UNIT_OFFICER, username="ops-ws2"))
     session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
     cookie = (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode())
 
     accepted, _, _ = _connect([(b"origin", b"https://evil.example"), cookie])
+
+    assert accepted is False
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(CHANNEL_LAYERS=IN_MEMORY_LAYER)
+def test_a_session_without_the_second_factor_is_refused() -> None:
+    """The staff gate applies to WebSockets too: a password-only session (no verified TOTP
+    device bound to it) gets the anonymous refusal, as it would get the sign-in page."""
+    user = get_user_model().objects.create_user(username="ops-ws3", password="not-used-here-1")
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    # Fresh timestamps, so only the missing second factor can be the reason for refusal.
+    session[session_keys.AUTH_AT] = session[session_keys.SEEN_AT] = time.time()
+    session.save()
+    cookie = (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode())
+
+    accepted, close_code, _ = _connect([ORIGIN, cookie])
+
+    assert accepted is False
+    assert close_code == 4401
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(CHANNEL_LAYERS=IN_MEMORY_LAYER)
+def test_an_idle_session_is_refused() -> None:
+    client = Client()
+    login_staff(client, make_staff(Role.UNIT_OFFICER, username="ops-ws4"))
+    session = client.session
+    session[session_keys.SEEN_AT] = (
+        session[session_keys.SEEN_AT] - settings.SESSION_IDLE_SECONDS - 5
+    )
+    session.save()
+    cookie = (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode())
+
+    accepted, _, _ = _connect([ORIGIN, cookie])
 
     assert accepted is False
 
