@@ -1,4 +1,5 @@
-"""``manage.py load_demo``: geography, the synthetic network and one account per role.
+"""``manage.py load_demo``: geography, the synthetic network, one account per role and a few
+synthetic case files in the demo unit.
 
 Idempotent and quick to repeat. Refuses to run in production.
 """
@@ -15,6 +16,7 @@ from himaya.demo.accounts import (
     refuse_in_production,
     write_table,
 )
+from himaya.demo.cases import build_cases
 
 
 class Command(BaseCommand):
@@ -27,6 +29,7 @@ class Command(BaseCommand):
         self._build_network(out)
         password = demo_password()
         rows = ensure_demo_accounts(password=password)
+        build_cases(out)
         if verbose:
             self.stdout.write("")
             write_table(rows, password=password, out=self.stdout)
