@@ -23,11 +23,14 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, re_path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema, Swagger
 
 from himaya.accounts.api import router as accounts_router
 from himaya.accounts.api_auth import api_auth, require_scope
 from himaya.accounts.scopes import Scope
+from himaya.cases.api import router as cases_router
+from himaya.cases.api_evidence import router as evidence_router
 from himaya.core.api_errors import MethodNotAllowed, error_response, handle_api_exception
 from himaya.core.errors import NotFound
 from himaya.network.api import router as network_router
@@ -101,8 +104,12 @@ class HimayaAPI(NinjaAPI):
                 )
             else:
                 patterns.append(original)
-        # Last: anything else under /api/v1/ is a JSON 404, not the HTML error page.
-        patterns.append(re_path(r"^.*$", _with_api_context(_unknown_route), name="not-found"))
+        # Last: anything else under /api/v1/ is a JSON 404, not the HTML error page -- for a
+        # POST too: CSRF-exempt like every ninja view (which check the session's CSRF token
+        # themselves), or an unknown address or a malformed id got Django's HTML CSRF 403;
+        # and for a path with a line break in it ("." alone does not match one).
+        not_found = csrf_exempt(_with_api_context(_unknown_route))
+        patterns.append(re_path(r"^[\s\S]*$", not_found, name="not-found"))
         return patterns
 
 
@@ -132,3 +139,7 @@ def health(request: HttpRequest) -> HealthOut:
 
 api.add_router("", accounts_router)
 api.add_router("/network/", network_router, auth=require_scope(Scope.NETWORK_READ))
+# Each operation declares its scope: cases:read to read, cases:write to write.
+api.add_router("/cases/", cases_router)
+# Evidence: its own router under the same prefix (/cases/{id}/evidence...).
+api.add_router("/cases/", evidence_router)

@@ -240,13 +240,15 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_PROXY_SSL_HEADER", False) else None
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Evidence uploads (cases.evidence) are held in memory up to this size, never spilled to a
-# plaintext temporary file, then sealed; bigger files are refused with a message. Give the
-# reverse proxy a body limit a little above it. Images over the pixel cap are refused
-# before decoding (decompression bombs).
+# plaintext temporary file, then sealed; bigger files are refused with a message. Images over
+# the pixel cap are refused before decoding (decompression bombs).
 HIMAYA_EVIDENCE_MAX_BYTES = env_int("HIMAYA_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 HIMAYA_EVIDENCE_MAX_PIXELS = env_int("HIMAYA_EVIDENCE_MAX_PIXELS", 50_000_000, minimum=1_000_000)
+# Under ASGI, Django reads the whole request body into a SpooledTemporaryFile that rolls over
+# to a temporary file on disk past this size -- an evidence upload would touch the disk in
+# plaintext. Kept above the largest body the proxy admits (Caddy: 25 MB, deploy/Caddyfile).
+FILE_UPLOAD_MAX_MEMORY_SIZE = HIMAYA_EVIDENCE_MAX_BYTES + 5 * 1024 * 1024
 # Number of proxies in front of the app whose X-Forwarded-For entries are trusted.
 # 0 (the default) means the header is ignored entirely: it cannot reset a lockout.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("himaya.core.urls")),
     path("accounts/", include("himaya.accounts.urls")),
     path("network/", include("himaya.network.urls")),
+    path("cases/", include("himaya.cases.urls")),
     # Behind the staff gate (verified sign-in) and open only to system administrators.
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -64,10 +64,13 @@ __all__ = [
     "PerpetratorData",
     "SurvivorData",
     "age_range_on",
+    "incident_from_dict",
     "intake_draft_discard",
+    "intake_draft_list",
     "intake_draft_load",
     "intake_draft_save",
     "intake_from_dict",
+    "perpetrator_from_dict",
     "validate_intake",
 ]
 
@@ -75,6 +78,7 @@ __all__ = [
 INTAKE_STEPS = (
     "conditions",
     "survivor",
+    "contact",
     "incidents",
     "perpetrators",
     "dependants",
@@ -85,12 +89,25 @@ INTAKE_STEPS = (
 
 #: Questions she may decline, by record; a declined question is listed, never left blank.
 SURVIVOR_DECLINABLE = frozenset(
-    {"full_name", "cin", "phone", "address", "date_of_birth", "age_range", "residence_commune"}
+    {
+        "full_name",
+        "cin",
+        "phone",
+        "address",
+        "date_of_birth",
+        "age_range",
+        "residence_commune",
+        "preferred_language",
+    }
 )
-INCIDENT_DECLINABLE = frozenset({"date", "commune", "forms", "context"})
+INCIDENT_DECLINABLE = frozenset({"date", "commune", "forms", "acts", "context"})
+PERPETRATOR_DECLINABLE = frozenset({"full_name", "cin", "phone", "age_range"})
+DEPENDANT_DECLINABLE = frozenset({"first_name", "age", "relationship"})
+#: ``declined`` lists the safe-contact questions she preferred not to answer.
 SAFE_CONTACT_KEYS = frozenset(
-    {"channel", "phone", "safe_times", "may_leave_message", "code_word", "notes"}
+    {"channel", "phone", "safe_times", "may_leave_message", "code_word", "notes", "declined"}
 )
+SAFE_CONTACT_DECLINABLE = SAFE_CONTACT_KEYS - {"notes", "declined"}
 SHARING_PURPOSES = frozenset(policies.SHARING_PURPOSE.values())
 
 MAX_NAME = 200
@@ -143,6 +160,7 @@ class PerpetratorData:
     phone: str = ""
     age_range: str = AgeRange.UNKNOWN
     number_involved: int = 1
+    declined: list[str] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -151,6 +169,7 @@ class DependantData:
     age: int | None = None
     relationship: str = ""
     at_risk: bool = True
+    declined: list[str] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -328,6 +347,7 @@ def _perpetrator_from(raw: Mapping[str, Any], p: str, errors: FieldErrors) -> Pe
         phone=_text(raw.get("phone")),
         age_range=_text(raw.get("age_range")) or AgeRange.UNKNOWN,
         number_involved=1 if number is None else number,
+        declined=_strings(raw.get("declined"), p + "declined", errors),
     )
 
 
@@ -352,6 +372,7 @@ def intake_from_dict(raw: Mapping[str, Any]) -> IntakeData:
             age=_int(item.get("age"), f"dependants.{i}.age", errors),
             relationship=_text(item.get("relationship")),
             at_risk=_bool(item.get("at_risk", True)),
+            declined=_strings(item.get("declined"), f"dependants.{i}.declined", errors),
         )
         for i, item in enumerate(_items(raw.get("dependants"), "dependants", errors))
     ]
@@ -381,6 +402,23 @@ def intake_from_dict(raw: Mapping[str, Any]) -> IntakeData:
         ),
         legal_basis=_text(raw.get("legal_basis")) or LegalBasis.LAW,
     )
+    errors.raise_if_any()
+    return data
+
+
+def incident_from_dict(raw: Mapping[str, Any]) -> IncidentData:
+    """One incident added to an open case, from JSON-like input: the same shape checks as
+    ``intake_from_dict``, fields named without a prefix (``occurred_on``)."""
+    errors = FieldErrors()
+    data = _incident_from(_mapping(raw), "", errors)
+    errors.raise_if_any()
+    return data
+
+
+def perpetrator_from_dict(raw: Mapping[str, Any]) -> PerpetratorData:
+    """One perpetrator added to an open case, from JSON-like input (as ``incident_from_dict``)."""
+    errors = FieldErrors()
+    data = _perpetrator_from(_mapping(raw), "", errors)
     errors.raise_if_any()
     return data
 
@@ -498,6 +536,12 @@ def clean_survivor(
         contact = dict(contact)
         if set(contact) - SAFE_CONTACT_KEYS:
             errors.add(p + "safe_contact", _("Unknown safe-contact detail."))
+        declined_contact = contact.get("declined", [])
+        if (
+            not isinstance(declined_contact, list)
+            or {_text(item) for item in declined_contact} - SAFE_CONTACT_DECLINABLE
+        ):
+            errors.add(p + "safe_contact", _("Unknown safe-contact detail."))
         if contact.get("phone"):
             contact["phone"] = clean_phone(
                 _text(contact["phone"]), p + "safe_contact.phone", errors
@@ -588,6 +632,7 @@ def clean_perpetrator(
         age_range=_check_choice(
             data.age_range or AgeRange.UNKNOWN, AgeRange.values, p + "age_range", errors
         ),
+        declined=_check_choices(data.declined, PERPETRATOR_DECLINABLE, p + "declined", errors),
     )
 
 
@@ -614,7 +659,8 @@ def clean_idempotency_key(value: str) -> str:
 
 
 def existing_communes(ids: Iterable[int | None]) -> set[int]:
-    wanted = {i for i in ids if i is not None}
+    # An id no primary key can hold is simply unknown; SQLite would refuse the query.
+    wanted = {i for i in ids if i is not None and 0 < i < 2**63}
     if not wanted:
         return set()
     return set(Commune.objects.filter(pk__in=wanted).values_list("pk", flat=True))
@@ -675,6 +721,9 @@ def validate_intake(data: IntakeData, *, today: date | None = None) -> IntakeDat
                 dependant,
                 first_name=_check_length(dependant.first_name, 100, p + "first_name", errors),
                 relationship=_check_length(dependant.relationship, 32, p + "relationship", errors),
+                declined=_check_choices(
+                    dependant.declined, DEPENDANT_DECLINABLE, p + "declined", errors
+                ),
             )
         )
     consents: list[ConsentData] = []
@@ -791,6 +840,27 @@ def intake_draft_load(*, actor: Actor, draft_id: uuid.UUID | str) -> IntakeDraft
         target_id=str(draft.pk),
     )
     return draft
+
+
+def intake_draft_list(*, actor: Actor, limit: int = 20) -> list[IntakeDraft]:
+    """The actor's own interviews in progress in the unit she acts for, newest first.
+
+    Only ids, steps and times: the sealed content is deferred (never read, never opened),
+    so listing them is not a read of anything about her. Submitted and discarded (shredded)
+    drafts are left out."""
+    policies.require(actor, Action.OPEN_CASE)
+    if actor.user_id is None:
+        return []
+    return list(
+        IntakeDraft.objects.filter(
+            created_by_id=actor.user_id,
+            unit_id=actor.agency_id,
+            submitted_case__isnull=True,
+            data_key__shredded_at__isnull=True,
+        )
+        .defer("data")
+        .order_by("-updated_at", "-id")[: max(1, min(limit, 100))]
+    )
 
 
 @transaction.atomic

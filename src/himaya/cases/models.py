@@ -264,6 +264,8 @@ class Perpetrator(models.Model):
         _("age range"), max_length=8, choices=AgeRange.choices, default=AgeRange.UNKNOWN
     )
     number_involved = models.PositiveSmallIntegerField(_("number of perpetrators"), default=1)
+    #: Questions about him she preferred not to answer (``intake.PERPETRATOR_DECLINABLE``).
+    declined = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -283,6 +285,8 @@ class Dependant(models.Model):
     age = models.PositiveSmallIntegerField(_("age"), null=True, blank=True)
     relationship = models.CharField(_("relationship"), max_length=32, blank=True)
     at_risk = models.BooleanField(_("at risk"), default=True)
+    #: Questions about the dependant she preferred not to answer.
+    declined = models.JSONField(default=list)
 
     def __str__(self) -> str:
         return f"Dependant {self.pk}"

@@ -33,7 +33,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from django.contrib.contenttypes.models import ContentType
@@ -344,11 +344,18 @@ def survivor_matches(
     if not found:
         return SearchResult()
     rows = CaseFile.objects.filter(survivor_id__in=list(found)).values_list(
-        "id", "unit_id", "survivor_id", "survivor__age_range", "unit__name_ar", "unit__name_fr"
+        "id",
+        "unit_id",
+        "survivor_id",
+        "survivor__age_range",
+        "unit__name_ar",
+        "unit__name_fr",
+        "created_at",
     )
     own: dict[uuid.UUID, frozenset[MatchReason]] = {}
+    opened: dict[uuid.UUID, datetime] = {}
     elsewhere: dict[int, UnitMatch] = {}
-    for case_id, case_unit, survivor_id, age_range, name_ar, name_fr in rows:
+    for case_id, case_unit, survivor_id, age_range, name_ar, name_fr, created_at in rows:
         reasons = set(found[survivor_id])
         if MatchReason.NAME_AND_COMMUNE in reasons and not _ages_compatible(
             query.age_range, age_range
@@ -357,6 +364,7 @@ def survivor_matches(
         if case_unit == unit_id:
             if reasons:
                 own[case_id] = frozenset(reasons)
+                opened[case_id] = created_at
             continue
         # A bare name never crosses units (module docstring).
         reasons.discard(MatchReason.NAME)
@@ -372,13 +380,17 @@ def survivor_matches(
         elsewhere=sorted(elsewhere.values(), key=lambda m: (not m.strong, m.agency_id))
     )
     if own:
-        cases = (
-            CaseFile.objects.filter(pk__in=list(own))
-            .select_related("survivor", "survivor__data_key", "assigned_to")
-            .order_by("-created_at", "-id")[:MAX_OWN]
+        # Strong matches first, then the newest, chosen BEFORE cutting to MAX_OWN: with a
+        # common name, a unit holds more than MAX_OWN files sharing it, and the file that is
+        # very probably her (same phone, CIN, or name and date of birth) must not be
+        # crowded out by newer files that only share her name.
+        newest_first = sorted(own, key=lambda pk: (opened[pk], pk), reverse=True)
+        chosen = sorted(newest_first, key=lambda pk: not own[pk] & STRONG_REASONS)[:MAX_OWN]
+        cases = CaseFile.objects.filter(pk__in=chosen).select_related(
+            "survivor", "survivor__data_key", "assigned_to"
         )
-        matches = [CaseMatch(case=case, reasons=own[case.pk]) for case in cases]
-        result.own = sorted(matches, key=lambda m: not m.strong)
+        by_pk = {case.pk: case for case in cases}
+        result.own = [CaseMatch(case=by_pk[pk], reasons=own[pk]) for pk in chosen if pk in by_pk]
     return result
 
 

@@ -9,6 +9,7 @@ per-row queries.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -17,10 +18,24 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from himaya.accounts.models import User
 from himaya.cases import policies, search
 from himaya.cases.intake import FieldErrors, clean_cin, clean_phone
-from himaya.cases.models import AgeRange, Alert, CaseFile, TimelineEntry
-from himaya.cases.policies import Access, Action
+from himaya.cases.models import (
+    AgeRange,
+    Alert,
+    CaseFile,
+    Consent,
+    Dependant,
+    Evidence,
+    Grant,
+    Incident,
+    Note,
+    Perpetrator,
+    Task,
+    TimelineEntry,
+)
+from himaya.cases.policies import Access, Action, FieldGroup
 from himaya.cases.search import SearchResult, SurvivorQuery
 from himaya.cases.states import CaseState
 from himaya.core import audit
@@ -30,14 +45,18 @@ from himaya.core.names import token_keys
 from himaya.core.pagination import Page, clamp_limit, paginate
 
 __all__ = [
+    "CaseDetails",
     "QueueView",
+    "alert_page",
     "alerts_for",
+    "case_details",
     "case_get",
     "case_timeline",
     "duplicate_candidates",
     "find_by_cin",
     "find_by_name",
     "find_by_phone",
+    "unit_officers",
     "unit_queue",
 ]
 
@@ -406,4 +425,182 @@ def alerts_for(*, actor: Actor, limit: int = 50) -> list[Alert]:
         Alert.objects.filter(agency_id=actor.agency_id, read_at__isnull=True)
         .select_related("case", "other_agency")
         .order_by("-created_at", "-id")[: clamp_limit(limit)]
+    )
+
+
+# --- the case page ------------------------------------------------------------------------
+
+#: Upper bounds of the case page's lists (each is one query whatever the case holds).
+PAGE_ROWS = 200
+NOTES_PER_PAGE = 20
+DONE_TASKS_SHOWN = 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseDetails:
+    """Everything the case page may show one actor, already cut to ``access``.
+
+    A list belonging to a field group the actor does not see is empty, never loaded: the
+    page cannot show by mistake what was never read. Notes, tasks, consents and the unit's
+    sharing are the holding unit's working record; another agency sees only its own
+    grants (what it received and on which basis).
+    """
+
+    case: CaseFile
+    access: Access
+    incidents: list[Incident]
+    perpetrators: list[Perpetrator]
+    dependants: list[Dependant]
+    evidence: list[Evidence]
+    consents: list[Consent]
+    grants: list[Grant]
+    notes: Page[Note] | None
+    open_tasks: list[Task]
+    done_tasks: list[Task]
+
+
+def _attach[T: (Incident, Dependant, Evidence, Note, Task)](
+    rows: list[T], case: CaseFile
+) -> list[T]:
+    # Their sealed fields open with her key through ``case.survivor``: give each row the
+    # case already loaded (with her record and key) instead of one query per row.
+    for row in rows:
+        row.case = case
+    return rows
+
+
+def _live_grants(case: CaseFile) -> QuerySet[Grant]:
+    now = timezone.now()
+    return (
+        Grant.objects.filter(case=case, revoked_at__isnull=True, starts_at__lte=now)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .select_related("agency", "consent", "user")
+        .order_by("starts_at", "id")
+    )
+
+
+def case_details(
+    *, actor: Actor, case_id: uuid.UUID | str, notes_cursor: str | None = None
+) -> CaseDetails:
+    """The case page's content: ``case_get`` (an audited ``case.read``) and the lists the
+    actor's access allows, each one bounded query. Fails closed like ``case_get``."""
+    case, access = case_get(actor=actor, case_id=case_id)
+    sees = access.sees
+    incidents = (
+        _attach(
+            list(
+                Incident.objects.filter(case=case)
+                .select_related("commune")
+                .order_by("created_at", "id")[:PAGE_ROWS]
+            ),
+            case,
+        )
+        if sees(FieldGroup.INCIDENTS)
+        else []
+    )
+    perpetrators = (
+        list(
+            Perpetrator.objects.filter(case=case)
+            .select_related("data_key")
+            .order_by("created_at", "id")[:PAGE_ROWS]
+        )
+        if sees(FieldGroup.PERPETRATORS)
+        else []
+    )
+    dependants = (
+        _attach(list(Dependant.objects.filter(case=case).order_by("id")[:PAGE_ROWS]), case)
+        if sees(FieldGroup.DEPENDANTS)
+        else []
+    )
+    evidence = (
+        _attach(
+            list(Evidence.objects.filter(case=case).order_by("uploaded_at", "id")[:PAGE_ROWS]),
+            case,
+        )
+        if sees(FieldGroup.EVIDENCE)
+        else []
+    )
+    if not access.holding_unit:
+        grants = list(
+            Grant.objects.filter(pk__in=[grant.pk for grant in access.grants])
+            .select_related("agency", "consent")
+            .order_by("starts_at", "id")
+        )
+        return CaseDetails(
+            case=case,
+            access=access,
+            incidents=incidents,
+            perpetrators=perpetrators,
+            dependants=dependants,
+            evidence=evidence,
+            consents=[],
+            grants=grants,
+            notes=None,
+            open_tasks=[],
+            done_tasks=[],
+        )
+    notes = paginate(
+        Note.objects.filter(case=case).select_related("author"),
+        order_by="created_at",
+        cursor=notes_cursor,
+        limit=NOTES_PER_PAGE,
+        salt=f"cases.notes.{case.pk}",
+    )
+    _attach(list(notes.items), case)
+    tasks = Task.objects.filter(case=case).select_related("assigned_to")
+    return CaseDetails(
+        case=case,
+        access=access,
+        incidents=incidents,
+        perpetrators=perpetrators,
+        dependants=dependants,
+        evidence=evidence,
+        consents=list(
+            Consent.objects.filter(case=case)
+            .select_related("recorded_by", "revoked_by")
+            .order_by("purpose", "-recorded_at", "-id")[:PAGE_ROWS]
+        ),
+        grants=list(_live_grants(case)),
+        notes=notes,
+        open_tasks=_attach(
+            list(tasks.filter(done_at__isnull=True).order_by("due_on", "id")[:PAGE_ROWS]), case
+        ),
+        done_tasks=_attach(
+            list(
+                tasks.filter(done_at__isnull=False).order_by("-done_at", "-id")[:DONE_TASKS_SHOWN]
+            ),
+            case,
+        ),
+    )
+
+
+def unit_officers(*, actor: Actor) -> list[User]:
+    """The active staff of the actor's unit (to assign a case or a task), by name.
+
+    Only the unit's own staff get the list; anyone else gets an empty one."""
+    if actor.agency_id is None or not policies.is_unit_staff(actor, actor.agency_id):
+        return []
+    return list(
+        User.objects.filter(
+            is_active=True,
+            memberships__agency_id=actor.agency_id,
+            memberships__role__in=policies.UNIT_ROLES,
+            memberships__is_active=True,
+        )
+        .distinct()
+        .order_by("display_name", "username")[:PAGE_ROWS]
+    )
+
+
+def alert_page(*, actor: Actor, cursor: str | None = None, limit: int | None = None) -> Page[Alert]:
+    """``alerts_for`` a keyset page at a time (newest first), for the API: the same alerts,
+    the same rule (the unit chief's unread alerts; an empty page for anyone else)."""
+    if actor.role != "unit_chief" or actor.agency_id is None:
+        queryset = Alert.objects.none()
+    else:
+        queryset = Alert.objects.filter(
+            agency_id=actor.agency_id, read_at__isnull=True
+        ).select_related("case", "other_agency")
+    return paginate(
+        queryset, order_by="created_at", cursor=cursor, limit=limit, salt="cases.alerts"
     )

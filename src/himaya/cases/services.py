@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -78,12 +78,14 @@ from himaya.core.models import DataKey
 from himaya.network.models import Agency
 
 __all__ = [
+    "IntakeOutcome",
     "alert_mark_read",
     "break_glass",
     "case_approve_closure",
     "case_assign",
     "case_decline_closure",
     "case_open_from_intake",
+    "case_open_with_outcome",
     "case_reopen",
     "case_request_closure",
     "case_share",
@@ -196,6 +198,7 @@ def _seal_perpetrator(actor: Actor, case: CaseFile, data: PerpetratorData) -> Pe
         relationship=data.relationship,
         age_range=data.age_range or AgeRange.UNKNOWN,
         number_involved=data.number_involved,
+        declined=list(data.declined),
     )
     perpetrator.save()
     return perpetrator
@@ -325,6 +328,15 @@ def _existing_case(unit_id: int, key: str) -> CaseFile | None:
     return CaseFile.objects.filter(unit_id=unit_id, idempotency_key=key).first()
 
 
+@dataclass(frozen=True, slots=True)
+class IntakeOutcome:
+    """What one intake submission did: ``created`` is False when its key had already opened
+    the case (a replay), which the API answers 200 instead of 201."""
+
+    case: CaseFile
+    created: bool
+
+
 def case_open_from_intake(
     *,
     actor: Actor,
@@ -332,6 +344,19 @@ def case_open_from_intake(
     idempotency_key: str,
     draft_id: uuid.UUID | str | None = None,
 ) -> CaseFile:
+    """``case_open_with_outcome`` for callers that need only the case."""
+    return case_open_with_outcome(
+        actor=actor, data=data, idempotency_key=idempotency_key, draft_id=draft_id
+    ).case
+
+
+def case_open_with_outcome(
+    *,
+    actor: Actor,
+    data: IntakeData,
+    idempotency_key: str,
+    draft_id: uuid.UUID | str | None = None,
+) -> IntakeOutcome:
     """Open her case from the whole intake, in one transaction; idempotent per unit and key.
 
     The same ``idempotency_key`` submitted again (double click, retry after a time-out,
@@ -355,7 +380,7 @@ def case_open_from_intake(
     existing = _existing_case(unit_id, key)
     if existing is not None:
         _audit(actor, "case.open_replayed", existing)
-        return existing
+        return IntakeOutcome(case=existing, created=False)
     clean = validate_intake(data)
     try:
         with transaction.atomic():
@@ -365,7 +390,7 @@ def case_open_from_intake(
         if existing is None:
             raise
         _audit(actor, "case.open_replayed", existing)
-        return existing
+        return IntakeOutcome(case=existing, created=False)
 
 
 def _open(
@@ -375,13 +400,13 @@ def _open(
     data: IntakeData,
     key: str,
     draft_id: uuid.UUID | str | None,
-) -> CaseFile:
+) -> IntakeOutcome:
     year = timezone.localdate().year
     counter = _lock_counter(unit_id, year)
     existing = _existing_case(unit_id, key)
     if existing is not None:
         _audit(actor, "case.open_replayed", existing)
-        return existing
+        return IntakeOutcome(case=existing, created=False)
     draft = None
     if draft_id is not None:
         draft = (
@@ -395,7 +420,7 @@ def _open(
         if draft.submitted_case_id is not None:
             submitted = CaseFile.objects.get(pk=draft.submitted_case_id)
             _audit(actor, "case.open_replayed", submitted)
-            return submitted
+            return IntakeOutcome(case=submitted, created=False)
     counter.last += 1
     counter.save(update_fields=["last"])
     reference = f"U{unit_id:04d}-{year}-{counter.last:05d}"
@@ -501,7 +526,7 @@ def _open(
             "from_draft": draft is not None,
         },
     )
-    return case
+    return IntakeOutcome(case=case, created=True)
 
 
 # --- life cycle ---------------------------------------------------------------------------
