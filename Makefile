@@ -53,9 +53,11 @@ run: demo
 	  $(VENV)/bin/uvicorn himaya.asgi:application --app-dir src --host $(HOST) --port $(PORT) \
 	    --proxy-headers --forwarded-allow-ips 127.0.0.1 --no-server-header
 
+# --dist loadgroup: the browser journeys (tests/e2e) all run on one worker, against one
+# server and one prepared database, while the other worker runs the rest of the suite.
 test: install
 	$(MANAGE) compilemessages_himaya
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench
@@ -69,6 +71,22 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix src tests bench
 	$(VENV)/bin/ruff format src tests bench
+
+# Benchmarks (bench/README.md). BENCH_SCALE=small: 10,000 cases; full: 1,000,000 (generation
+# takes minutes). Each database gets a scratch copy (SQLite under /tmp/himaya-bench,
+# PostgreSQL database himaya_bench on 127.0.0.1:5432) dropped at the end. Results go to
+# bench/results/*.json; a missed target is printed, not fatal.
+BENCH_SCALE ?= small
+BENCH_DATABASES ?= sqlite postgresql
+bench: install
+	@for db in $(BENCH_DATABASES); do \
+	  BENCH_SCALE=$(BENCH_SCALE) $(PY) bench/bench_cases.py --database $$db \
+	    && BENCH_SCALE=$(BENCH_SCALE) $(PY) bench/bench_intake_http.py --database $$db; \
+	  status=$$?; $(PY) bench/generate.py --drop --database $$db; \
+	  [ $$status -eq 0 ] || exit $$status; \
+	done
+	$(PY) bench/bench_routing.py
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres $(PY) bench/bench_routing.py
 
 # Extract strings (needs GNU gettext's xgettext/msgmerge), then compile in pure Python.
 # Translate what is new in ar/fr/zgh; `make lint` fails while anything is left untranslated.

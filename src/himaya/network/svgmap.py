@@ -84,8 +84,11 @@ def render_map(
         "information is in the tables below the map."
     )
     out: list[str] = [
-        f'<svg class="network-map" viewBox="{escape(base.view_box)}" role="img" '
-        f'aria-labelledby="map-title map-desc" xmlns="http://www.w3.org/2000/svg">',
+        # A group, not an image: an image's children are hidden from assistive technology,
+        # and the unit marks are links (WCAG 4.1.2; axe "nested-interactive").
+        f'<svg class="network-map" viewBox="{escape(base.view_box)}" role="group" '
+        'aria-labelledby="map-title" aria-describedby="map-desc" '
+        'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="map-title">{escape(title)}</title>',
         f'<desc id="map-desc">{escape(desc)}</desc>',
         '<g class="map-provinces">',

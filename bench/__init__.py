@@ -1,0 +1,1 @@
+"""Benchmarks, their data generator and recorded results (see bench/README.md)."""

@@ -1,0 +1,115 @@
+"""Build the world the browser journeys run in, inside the database the e2e server will use.
+
+Run as a separate process (never imported by the test process), against an empty database::
+
+    HIMAYA_ENV=test SQLITE_PATH=… HIMAYA_VAR_DIR=… python -m tests.e2e.prepare WORLD.json
+
+It migrates, loads the synthetic demo (real geography, the demo network, demo accounts and
+demo case files) through ``load_demo``, then adds one staff account per journey so that no
+two journeys spend codes of the same authenticator (django-otp refuses a code of a time step
+already used). Everything goes through the real services. What the journeys need to know —
+accounts and their TOTP keys, the facts a page must show — is written to ``WORLD.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import django
+
+
+def _account(user: Any, password: str) -> dict[str, Any]:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    return {
+        "username": user.get_username(),
+        "password": password,
+        "key": device.key,  # hex, as django-otp stores it
+        "step": device.step,
+        "t0": device.t0,
+        "digits": device.digits,
+    }
+
+
+def build() -> dict[str, Any]:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("load_demo", verbosity=0)
+
+    from himaya.accounts.models import Membership, User
+    from himaya.accounts.roles import Role
+    from himaya.cases.models import CaseFile
+    from himaya.demo.accounts import demo_password
+    from himaya.network.models import Agency, AgencyKind
+    from tests.accounts.helpers import TEST_PASSWORD, make_staff
+
+    def agency_of(username: str) -> Agency:
+        membership = Membership.objects.select_related("agency").get(user__username=username)
+        return membership.agency
+
+    unit = agency_of("demo.officer")
+    station = agency_of("demo.focal")
+    shelter = agency_of("demo.provider")
+    assert station.kind == AgencyKind.DISTRICT_STATION
+    assert shelter.kind == AgencyKind.SHELTER
+    assert unit.commune is not None, "demo units sit in a commune"
+    assert station.default_unit is not None, "demo stations refer to a default unit"
+    assert shelter.protected_address, "demo shelters have a sealed address"
+
+    accounts: dict[str, dict[str, Any]] = {}
+    for name, role, agency in (
+        ("officer", Role.UNIT_OFFICER, unit),  # journey 1: the intakes
+        ("gate", Role.UNIT_OFFICER, unit),  # journey 2: a password alone opens nothing
+        ("focal", Role.FOCAL_POINT, station),  # journeys 3 and 4
+        ("chief", Role.UNIT_CHIEF, unit),  # journey 4: step-up, then the address
+        ("axe", Role.UNIT_OFFICER, unit),  # journey 5: accessibility
+        ("axe.focal", Role.FOCAL_POINT, station),
+    ):
+        user = make_staff(role, agency, username=f"e2e.{name}", password=TEST_PASSWORD)
+        accounts[name] = _account(user, TEST_PASSWORD)
+    for username in ("demo.officer", "demo.chief", "demo.focal"):
+        # Journey 6 (screenshots) signs in as the documented demo accounts.
+        accounts[username] = _account(User.objects.get(username=username), demo_password())
+
+    demo_case = CaseFile.objects.filter(unit=unit).order_by("created_at").first()
+    assert demo_case is not None, "load_demo opens case files in the demo unit"
+    default_unit = station.default_unit
+    return {
+        "accounts": accounts,
+        "unit": {"id": unit.pk, "name_ar": unit.name_ar, "name_fr": unit.name_fr},
+        # Where the intakes place her and the incident: the demo unit's own commune.
+        "place": {"province": unit.commune.province.code, "commune": unit.commune.pk},
+        "station": {
+            "id": station.pk,
+            "name_ar": station.name_ar,
+            "name_fr": station.name_fr,
+            "default_unit": {
+                "id": default_unit.pk,
+                "name_ar": default_unit.name_ar,
+                "name_fr": default_unit.name_fr,
+            },
+        },
+        "shelter": {
+            "id": shelter.pk,
+            "name_fr": shelter.name_fr,
+            "address": shelter.protected_address,
+        },
+        "demo_case": {"id": str(demo_case.pk), "reference": demo_case.reference},
+    }
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "himaya.settings")
+    django.setup()
+    world = build()
+    Path(sys.argv[1]).write_text(json.dumps(world, ensure_ascii=False, indent=2), "utf-8")
+
+
+if __name__ == "__main__":
+    main()
