@@ -60,7 +60,7 @@ def build_cases(stdout: Writer | None = None, *, count: int = 18, seed: int = 10
         return 0
     actor = actor_for_user(membership.user, membership=membership)
     commune_id = membership.agency.commune_id
-    rng = random.Random(seed)  # noqa: S311 -- reproducible synthetic data, not secrets
+    rng = random.Random(seed)  # noqa: S311  # nosec B311 -- reproducible synthetic data
     today = timezone.localdate()
     created = 0
     # Two women name the same man (same phone): the repeat-perpetrator flag shows.
