@@ -290,6 +290,7 @@ def main() -> None:
     payloads = Payloads(world, seed=len(headers) + cases)
     bodies = [lambda u=u: payloads.body(u) for u in units]
     statements = intake_statements(headers[0], bodies[0]())
+    common.prewarm()
     connection.close()
 
     port = free_port()
@@ -303,7 +304,7 @@ def main() -> None:
     finally:
         stop_server(server)
     load = os.getloadavg()[0]
-    scale = f"{cases:,} cases, {len(units)} concurrent clients, {seconds:.0f} s per endpoint"
+    scale = f"{total:,} cases, {len(units)} concurrent clients, {seconds:.0f} s per endpoint"
     rows = [
         common.row(
             name="cases.intake_http.throughput",
@@ -349,7 +350,8 @@ def main() -> None:
     ]
     common.print_rows(rows)
     print(
-        f"intake: {intake.ok} ok, errors {intake.errors}; bare: {bare.ok} ok, errors "
+        f"{cases:,} cases in the database; intake: {intake.ok} ok, errors {intake.errors}; "
+        f"bare: {bare.ok} ok, errors "
         f"{bare.errors}; load average {load:.1f}; machine: {common.machine()}"
     )
     common.write_results("intake_http", rows)
