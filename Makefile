@@ -50,6 +50,7 @@ run: demo
 	@echo "Himaya on http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the task worker)"
 	@trap 'kill 0' EXIT INT TERM; \
 	  $(MANAGE) db_worker --verbosity 0 & \
+	  $(MANAGE) run_schedule --verbosity 0 & \
 	  $(VENV)/bin/uvicorn himaya.asgi:application --app-dir src --host $(HOST) --port $(PORT) \
 	    --proxy-headers --forwarded-allow-ips 127.0.0.1 --no-server-header
 

@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "himaya.accounts",
     "himaya.demo",
     "himaya.cases",
+    "himaya.referrals",
+    "himaya.justice",
+    "himaya.portal",
 ]
 if TESTING:
     # A test-only app with sealed fields (tests/sealedapp) for the encryption tests.

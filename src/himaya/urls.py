@@ -12,6 +12,10 @@ urlpatterns = [
     path("accounts/", include("himaya.accounts.urls")),
     path("network/", include("himaya.network.urls")),
     path("cases/", include("himaya.cases.urls")),
+    path("referrals/", include("himaya.referrals.urls")),
+    path("justice/", include("himaya.justice.urls")),
+    # The survivor portal: public, no trace (its own middleware rules, see portal/).
+    path("p/", include("himaya.portal.urls")),
     # Behind the staff gate (verified sign-in) and open only to system administrators.
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

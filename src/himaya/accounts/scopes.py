@@ -21,6 +21,8 @@ class Scope(models.TextChoices):
     CASES_WRITE = "cases:write", _("Create and update case files")
     REFERRALS_READ = "referrals:read", _("Read referrals")
     REFERRALS_WRITE = "referrals:write", _("Send and answer referrals")
+    JUSTICE_READ = "justice:read", _("Read forwarded complaints, decisions and measures")
+    JUSTICE_WRITE = "justice:write", _("Forward complaints; record decisions and measures")
     NETWORK_READ = "network:read", _("Read the service directory")
     STATS_READ = "stats:read", _("Read de-identified statistics")
     ADMIN = "admin", _("Administer accounts and reference data")

@@ -146,11 +146,16 @@ class CaseFile(models.Model):
     idempotency_key = models.CharField(  # noqa: DJ001 -- NULL: no key, outside the unique index
         max_length=64, null=True, blank=True, editable=False
     )
+    #: Null when nobody on the staff opened it: she filed it herself through the portal, or
+    #: a district focal point's referral became the case when the unit accepted it.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: The portal's abuse checks thought the report looked automated. It is marked for the
+    #: unit, never deleted: a real survivor may trip a check.
+    suspected_automated = models.BooleanField(_("looks automated"), default=False)
     closure_reason = models.CharField(_("closure reason"), max_length=32, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     #: Earliest due date of its open tasks, kept by the task services, so the "overdue" queue
@@ -312,8 +317,9 @@ class Consent(models.Model):
     granted = models.BooleanField(_("she agreed"))
     #: Which groups of fields the recipient may see (identity, contact, narrative, evidence…).
     scope = models.JSONField(_("fields shared"), default=list)
+    #: Null when she gave it herself, online.
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -363,8 +369,9 @@ class Grant(models.Model):
     )
     scope = models.JSONField(default=list)
     reason = models.TextField(blank=True)
+    #: Null when the system granted it (her online complaint reaching the prosecutor).
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True)
@@ -490,6 +497,12 @@ class AlertKind(models.TextChoices):
     REPEAT_PERPETRATOR = "repeat_perpetrator", _("Repeat perpetrator")
     CLOSURE_REQUESTED = "closure_requested", _("Closure awaiting approval")
     PRIOR_CONTACT = "prior_contact", _("Earlier contact in another unit")
+    REFERRAL_OVERDUE = "referral_overdue", _("Referral not accepted in time")
+    REFERRAL_DECLINED = "referral_declined", _("Referral declined")
+    MEASURE_BREACH = "measure_breach", _("Breach of a protection measure")
+    MEASURE_EXPIRING = "measure_expiring", _("Protection measure near expiry")
+    SURVIVOR_MESSAGE = "survivor_message", _("New message from her")
+    ONLINE_REPORT = "online_report", _("New online report")
 
 
 class Alert(models.Model):
@@ -512,3 +525,104 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"Alert {self.pk}"
+
+
+# --- keeping her informed (DESIGN.md: notices live with the case, floor 3) ----------------
+
+
+class NoticeEvent(models.TextChoices):
+    """A step that concerns her. Referrals and justice write these; the portal reads them."""
+
+    CASE_RECEIVED = "case_received", _("A police unit received your report")
+    CASE_ACCEPTED = "case_accepted", _("The unit accepted your case")
+    REFERRAL_ACCEPTED = "referral_accepted", _("A service accepted to help you")
+    COMPLAINT_FORWARDED = "complaint_forwarded", _("Your complaint was sent to the prosecutor")
+    HEARING_SET = "hearing_set", _("A hearing date was set")
+    MEASURE_ORDERED = "measure_ordered", _("A protection measure was ordered")
+    MEASURE_ENDING = "measure_ending", _("A protection measure is ending")
+    CASE_CLOSED = "case_closed", _("Your case was closed")
+    MESSAGE = "message", _("A message from the unit")
+
+
+class NoticeChannel(models.TextChoices):
+    PORTAL = "portal", _("Portal inbox")
+    SMS = "sms", _("SMS")
+    CALL = "call", _("Call by the officer")
+
+
+class NoticeState(models.TextChoices):
+    #: Waiting for a time she said is safe.
+    QUEUED = "queued", _("Waiting for a safe time")
+    SENT = "sent", _("Sent")
+    #: Her preferences say no: recorded, never sent.
+    WITHHELD = "withheld", _("Not sent: against her preferences")
+    FAILED = "failed", _("Sending failed")
+
+
+class Notice(models.Model):
+    """One thing she is told, through one channel. Text is sealed with her key.
+
+    ``dedupe_key`` makes a retried step create one notice, not two.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="notices")
+    event = models.CharField(max_length=24, choices=NoticeEvent.choices)
+    channel = models.CharField(max_length=8, choices=NoticeChannel.choices)
+    state = models.CharField(max_length=12, choices=NoticeState.choices, default=NoticeState.QUEUED)
+    language = models.CharField(max_length=8, blank=True)
+    #: Free text (a message from the unit) or what fills the event's sentence (a hearing's
+    #: date and place): sealed, because even a date and a court can say who she is.
+    body = SealedTextField(subject="case.survivor.data_key", blank=True)
+    params = SealedJSONField(subject="case.survivor.data_key", null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    dedupe_key = models.CharField(max_length=80)
+    created_at = models.DateTimeField(auto_now_add=True)
+    #: Not before this moment (her safe hours); null: as soon as possible.
+    send_after = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    #: For the portal inbox: when she opened it.
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "dedupe_key"], name="notice_dedupe")]
+        indexes = [
+            models.Index(fields=["case", "-created_at"], name="notice_case_idx"),
+            models.Index(
+                fields=["send_after", "id"],
+                condition=Q(state="queued"),
+                name="notice_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Notice {self.pk}"
+
+
+class SurvivorMessage(models.Model):
+    """What she writes to the unit from the portal (or adds to her report). Sealed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="survivor_messages")
+    body = SealedTextField(subject="case.survivor.data_key")
+    #: Client-supplied (a hidden form field): a resubmitted form adds one message, not two.
+    idempotency_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    read_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "idempotency_key"], name="survivor_message_idempotent"
+            )
+        ]
+        indexes = [models.Index(fields=["case", "-created_at"], name="survivor_message_case_idx")]
+
+    def __str__(self) -> str:
+        return f"SurvivorMessage {self.pk}"

@@ -1,0 +1,1 @@
+"""Referrals: district focal point → unit, unit → services; deadlines, consent scopes."""
