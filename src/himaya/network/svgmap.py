@@ -17,6 +17,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from himaya.core.i18n import localized_name
 from himaya.geo.projection import project
 from himaya.geo.selectors import province_map_paths
 from himaya.network.coverage import CoverageReport
@@ -116,7 +117,7 @@ def _coverage_layer(coverage: CoverageReport, bounds: tuple[float, ...]) -> list
         x, y = project(row.commune.latitude, row.commune.longitude)
         # Short on purpose: 1,500 of these make most of the page's weight.
         label = _("%(commune)s: %(km)s km to a unit") % {
-            "commune": row.commune.name_fr,
+            "commune": localized_name(row.commune),
             "km": _fmt(row.distance_km) if row.distance_km is not None else "—",
         }
         out.append(
@@ -143,7 +144,7 @@ def _station_layer(index: NetworkIndex) -> list[str]:
     out = ['<g class="map-stations">']
     out.extend(
         f'<rect x="{_fmt(x - 2.2)}" y="{_fmt(y - 2.2)}" width="4.4" height="4.4">'
-        f"<title>{escape(agency.name_fr)}</title></rect>"
+        f"<title>{escape(localized_name(agency))}</title></rect>"
         for agency, x, y in _located(index, AgencyKind.DISTRICT_STATION)
     )
     out.append("</g>")
@@ -162,7 +163,7 @@ def _unit_layer(index: NetworkIndex, highlight: int | None) -> list[str]:
         radius = 6 if agency.id == highlight else 4.2
         out.append(
             f'<a href="{escape(url)}"><circle class="{css}" cx="{_fmt(x)}" cy="{_fmt(y)}" '
-            f'r="{radius}"><title>{escape(agency.name_fr)}</title></circle></a>'
+            f'r="{radius}"><title>{escape(localized_name(agency))}</title></circle></a>'
         )
     out.append("</g>")
     return out

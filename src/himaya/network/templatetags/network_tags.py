@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils import formats
 from django.utils.translation import get_language
 
 from himaya.network.models import AgencyKind, Language, Service
@@ -41,4 +42,5 @@ def service_labels(codes: object) -> str:
 
 @register.filter
 def km(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
+    """One decimal, in the page's language (``1,0`` in French, ``1.0`` in English)."""
+    return "—" if value is None else formats.number_format(round(value, 1), 1, use_l10n=True)
