@@ -13,6 +13,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tasks_db.models import DBTaskResult
 
 from himaya.accounts import services
 from himaya.accounts.actors import actor_from_request
@@ -22,7 +23,9 @@ from himaya.network.models import Agency
 
 # Django's groups and permissions are not how Himaya decides (memberships are), and TOTP
 # secrets must not be readable by administrators: a lost device is reset, never viewed.
-for _model in (Group, TOTPDevice):
+# django-tasks-db's task results need Django model permissions nobody holds here (its pages
+# answered 403 even to the administrator); task health is seen with ``manage.py`` instead.
+for _model in (Group, TOTPDevice, DBTaskResult):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
 

@@ -105,7 +105,7 @@ def _after_sign_in(request: HttpRequest, user: User, next_url: str) -> HttpRespo
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     if _signed_in(request):
@@ -136,8 +136,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:enrol")
     else:
         form = LoginForm(initial={"next": next_url})
-        notice = _notice_text(request.session.pop(session_keys.NOTICE, None))
-        _clear_pending(request)
+        if request.method == "GET":
+            # A HEAD (a link checker, a monitor) answers like GET but changes nothing.
+            notice = _notice_text(request.session.pop(session_keys.NOTICE, None))
+            _clear_pending(request)
     return render(request, "accounts/login.html", {"form": form, "notice": notice})
 
 

@@ -17,6 +17,9 @@ What happens to a file, in order (``evidence_add``):
    the new file carries no EXIF (GPS, camera, owner), XMP, IPTC, comments or text chunks.
    The colour profile is kept: the colour of a bruise is evidence. JPEGs keep their own
    quantisation tables, so the re-encoding costs as little quality as possible.
+   **PDFs are rewritten** (qpdf, through pikepdf) without their document information
+   dictionary or any XMP stream, earlier revisions included. **Audio is kept as received**:
+   its tags stay (a documented gap, docs/architecture/cases.md "Evidence metadata").
 5. **Chain of custody.** ``sha256_received`` is the digest of the bytes as received (before
    stripping), ``sha256_stored`` that of the bytes a download returns; a download checks it.
 6. **Encrypted at rest** with her data key (AES-256-GCM, ``core.crypto.seal``), bound to the
@@ -141,6 +144,10 @@ _HEIC = _(
 )
 _DAMAGED = _("This file is damaged or incomplete and cannot be opened. Send it again.")
 _EMPTY = _("This file is empty.")
+_PDF_PASSWORD = _(
+    "This PDF is protected by a password. Open it, save or print it again without the "
+    "password, and send that copy."
+)
 _ANIMATED = _("Animated images are not accepted. Send a still image.")
 _REQUIRED = _("This field is required.")
 
@@ -441,6 +448,62 @@ def _clean_image(data: bytes, file_type: FileType) -> bytes:
         raise _refuse(_DAMAGED) from None
 
 
+# --- PDF: the document information dictionary and XMP are removed ------------------------
+
+#: Catalogue entries that carry who made the document and with what, never its content.
+_PDF_CATALOG_METADATA = ("/Metadata", "/PieceInfo")
+#: Page and object entries of the same kind (an image's own XMP, application private data).
+_PDF_OBJECT_METADATA = ("/Metadata", "/PieceInfo", "/LastModified")
+
+
+def _clean_pdf(data: bytes) -> bytes:
+    """The PDF rewritten whole (qpdf, through pikepdf) without its document information
+    dictionary (author, creator, producer, title, dates) or any XMP metadata stream: in
+    the catalogue, on pages and on objects such as images. Rewriting keeps only reachable
+    objects, so earlier revisions of an incrementally saved file (with their own, older
+    metadata) are dropped too. Content is untouched; a digital signature no longer
+    verifies on the stored copy, which ``sha256_received`` still ties to the original."""
+    # Imported here: qpdf loads only when a PDF arrives, and its import-time log line stays
+    # out of every management command's output.
+    import pikepdf
+
+    try:
+        opened = pikepdf.open(io.BytesIO(data))
+    except pikepdf.PasswordError:
+        raise _refuse(_PDF_PASSWORD) from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # hostile input: any parser failure means "damaged"
+        logger.info("An evidence PDF was refused by the parser: %s", type(exc).__name__)
+        raise _refuse(_DAMAGED) from None
+    try:
+        with opened as pdf:
+            if "/Info" in pdf.trailer:
+                del pdf.trailer["/Info"]
+            for key in _PDF_CATALOG_METADATA:
+                if key in pdf.Root:
+                    del pdf.Root[key]
+            for obj in pdf.objects:
+                if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+                    for key in _PDF_OBJECT_METADATA:
+                        if key in obj:
+                            del obj[key]
+            out = io.BytesIO()
+            pdf.save(
+                out,
+                deterministic_id=True,
+                fix_metadata_version=False,
+                # Streams stay as they came (compressed or not): the content is evidence.
+                compress_streams=False,
+            )
+            return out.getvalue()
+    except MemoryError:
+        raise
+    except Exception as exc:  # hostile input: any parser failure means "damaged"
+        logger.info("An evidence PDF was refused by the parser: %s", type(exc).__name__)
+        raise _refuse(_DAMAGED) from None
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedFile:
     """A file checked and ready to seal: ``content`` is what downloads will return."""
@@ -477,7 +540,15 @@ def prepare_file(data: bytes, *, kind: str) -> PreparedFile:
     accepted, message = _kind_rules()[kind]
     if file_type not in accepted:
         raise _refuse(message)
-    content = _clean_image(data, file_type) if file_type.is_image else data
+    if file_type.is_image:
+        content = _clean_image(data, file_type)
+    elif file_type is FileType.PDF:
+        content = _clean_pdf(data)
+    else:
+        # Audio is stored as received: no pure-Python rewriter of MP3, M4A, Ogg and WAV
+        # containers is in the project yet, so their tags (ID3, iTunes atoms, Vorbis
+        # comments, RIFF INFO) stay. Documented in docs/architecture/cases.md.
+        content = data
     return PreparedFile(
         file_type=file_type,
         content=content,

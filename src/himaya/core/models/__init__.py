@@ -2,3 +2,4 @@
 
 from himaya.core.models.audit import *  # noqa: F403
 from himaya.core.models.keys import *  # noqa: F403
+from himaya.core.models.submissions import *  # noqa: F403
