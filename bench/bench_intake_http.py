@@ -197,11 +197,23 @@ def intake_statements(headers: dict[str, str], body: dict[str, Any]) -> int:
     return sum(1 for q in captured.captured_queries if not q["sql"].startswith(control))
 
 
+def memory_kib(pid: int, field: str) -> int:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of a process, in KiB, from /proc (Linux)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def start_server(database: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         **common.environment(database),
         "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
+        "DATABASE_POOL": "true",  # as in production (common.setup turns it off here)
         "PYTHONPATH": str(common.ROOT),
     }
     env = {k: v for k, v in env.items() if v != ""}
@@ -244,7 +256,7 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915 - one linear script
     database = common.database_name()
     total = common.scale_cases()
     seconds = 30.0 if total >= 1_000_000 else 10.0
@@ -297,10 +309,12 @@ def main() -> None:
     server = start_server(database, port)
     base = f"http://127.0.0.1:{port}"
     try:
+        idle_kib = memory_kib(server.pid, "VmRSS")
         bare = drive(
             base, "/api/bench/bare-insert", [{}] * len(units), bodies, seconds, idempotent=False
         )
         intake = drive(base, "/api/v1/cases/intake", headers, bodies, seconds, idempotent=True)
+        peak_kib = memory_kib(server.pid, "VmHWM")
     finally:
         stop_server(server)
     load = os.getloadavg()[0]
@@ -336,6 +350,17 @@ def main() -> None:
                 common.percentile(intake.latencies, 95) / common.percentile(bare.latencies, 95),
                 2,
             ),
+        ),
+        common.row(
+            name="web.peak_rss",
+            metric="peak resident memory (VmHWM) of the uvicorn worker after both loads",
+            value=round(peak_kib / 1024, 1),
+            unit="MiB",
+            scale=scale,
+            database=vendor,
+            compared_to=f"its resident memory once started, before any load: {idle_kib / 1024:.1f}"
+            " MiB",
+            ratio=round(peak_kib / idle_kib, 2) if idle_kib else 0.0,
         ),
         common.row(
             name="cases.intake.statements",

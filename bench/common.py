@@ -121,6 +121,10 @@ def setup(database: str, *, fresh: bool) -> None:
         else:
             os.environ.pop(key, None)
     os.environ["DJANGO_SETTINGS_MODULE"] = "himaya.settings"
+    # No connection pool in the benchmark's own process: it switches its connection to a
+    # side database and back (use_side_database), which a pool opened on the first one
+    # would silently ignore. Servers it starts get the production setting.
+    os.environ["DATABASE_POOL"] = "false"
     sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
     import django
     from django.core.management import call_command

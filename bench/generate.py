@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/generate.py --cases 1000000 --database sqlite   # or postgresql
     .venv/bin/python bench/generate.py --drop --database sqlite            # remove it
+    .venv/bin/python bench/generate.py --repair --database sqlite          # after a kill
 
 Creates, in a scratch database (``bench/common.py``), the geography, the demo service
 network, staff for every police unit, then ``N`` case files the way the services would
@@ -46,6 +47,7 @@ import itertools
 import json
 import os
 import random
+import signal
 import sys
 import time
 import uuid
@@ -1269,6 +1271,35 @@ def _rebuild_indexes(definitions: list[str]) -> None:
             cursor.execute(sql)
 
 
+def repair_indexes(say: Callable[[str], None] = print) -> int:
+    """Rebuild the secondary indexes a bulk load dropped and did not get to rebuild (the
+    load was killed): every index the models declare on the big tables, under the name the
+    migrations gave it, when missing; the baseline table's too. Returns how many."""
+    from django.apps import apps
+    from django.db import connection
+
+    built = 0
+    with connection.cursor() as cursor:
+        existing = {
+            table: set(connection.introspection.get_constraints(cursor, table))
+            for table in _BIG_TABLES
+            if table != BASELINE_TABLE
+        }
+    with connection.schema_editor(atomic=False) as editor:
+        for model in apps.get_models():
+            table = model._meta.db_table
+            if table not in existing:
+                continue
+            for statement in editor._model_indexes_sql(model):  # type: ignore[attr-defined]
+                name = str(statement.parts["name"]).strip('"')
+                if name not in existing[table]:
+                    say(f"  rebuilding index {name}")
+                    editor.execute(statement)
+                    built += 1
+    ensure_baseline_table()
+    return built
+
+
 def analyze() -> None:
     """Refresh the planner's statistics, as PostgreSQL's autovacuum and SQLite's
     ``PRAGMA optimize`` would after a bulk load."""
@@ -1371,7 +1402,15 @@ def main() -> None:
         print(f"dropped the {database} scratch database")
         return
     cases = int(args[args.index("--cases") + 1]) if "--cases" in args else common.scale_cases()
+    # A load stopped by SIGTERM or SIGINT (even from a shell that ignores SIGINT in
+    # background jobs) still rebuilds the indexes it dropped, in generate()'s finally.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     common.setup(database, fresh="--fresh" in args)
+    if "--repair" in args:
+        print(f"rebuilt {repair_indexes()} indexes")
+        analyze()
+        return
     report = generate(cases)
     print(
         f"generated {report.cases:,} cases ({report.rows:,} rows) in {report.seconds:.1f} s "

@@ -312,10 +312,41 @@ def record(
             prev_hash=head_hash,
         )
         event.hash = event_hash(head_hash, event)
-        event.save()
+        _insert(event)
         with connection.cursor() as cursor:
             cursor.execute(_HEAD_UPDATE, [event.sequence, event.hash])
     return event
+
+
+def _insert_sql() -> tuple[str, list[Any]]:
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(str(f.column)) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = (
+        f"INSERT INTO {qn(AuditEvent._meta.db_table)} ({columns}) VALUES ({marks}) "  # noqa: S608
+        f"RETURNING {qn(str(AuditEvent._meta.pk.column))}"  # nosec B608
+    )
+    return sql, fields
+
+
+_INSERT: dict[str, tuple[str, list[Any]]] = {}
+
+
+def _insert(event: AuditEvent) -> None:
+    """INSERT the event (the caller holds the chain head): one plain statement built once
+    per database vendor from the model's fields, each value prepared by its own field as the
+    ORM would. ``Model.save`` cost more than the rest of an audited look-up together."""
+    sql, fields = _INSERT.get(connection.vendor) or _INSERT.setdefault(
+        connection.vendor, _insert_sql()
+    )
+    params = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    event.pk = row[0] if row is not None else None
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 # --- Reading the trail (keyset pagination, newest first) -------------------------------

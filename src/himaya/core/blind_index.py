@@ -24,7 +24,7 @@ import hmac
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import phonenumbers
@@ -176,6 +176,36 @@ def index_replace(
         for digest in digests
     )
     return len(digests)
+
+
+def index_replace_all(
+    *,
+    obj: models.Model,
+    data_key_id: uuid.UUID,
+    values: Mapping[BlindIndex, Iterable[str | None]],
+) -> int:
+    """``index_replace`` for several purposes of one record at once: the same entries, in
+    two statements (one DELETE, one INSERT) instead of two per purpose — an intake indexes
+    her and him under four purposes each. Returns how many entries were written."""
+    content_type, object_id = _object_ref(obj)
+    BlindIndexEntry.objects.filter(
+        purpose__in=[index.purpose for index in values],
+        content_type=content_type,
+        object_id=object_id,
+    ).delete()
+    entries = [
+        BlindIndexEntry(
+            purpose=index.purpose,
+            digest=digest,
+            data_key_id=data_key_id,
+            content_type=content_type,
+            object_id=object_id,
+        )
+        for index, terms in values.items()
+        for digest in sorted({d for value in terms if value for d in index.digests(value)})
+    ]
+    BlindIndexEntry.objects.bulk_create(entries)
+    return len(entries)
 
 
 def index_clear(*, obj: models.Model) -> None:
