@@ -89,6 +89,15 @@ bench: install
 	$(PY) bench/bench_routing.py
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres $(PY) bench/bench_routing.py
 
+# Crash and restore drills (tests/drills, docs/architecture/drills.md) at full length, on
+# SQLite then PostgreSQL (DRILL_PG_URL; each drill makes and drops its own scratch database).
+# `make test` (and so CI) runs the same drills at quick length.
+DRILL_PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+drills: install
+	DRILL_LENGTH=full $(PY) -m pytest tests/drills -p no:xdist -m drill $(PYTEST_ARGS)
+	DRILL_LENGTH=full DATABASE_URL=$(DRILL_PG_URL) TEST_DATABASE_NAME=test_himaya_drills \
+	  $(PY) -m pytest tests/drills -p no:xdist -m drill $(PYTEST_ARGS)
+
 # Extract strings (needs GNU gettext's xgettext/msgmerge), then compile in pure Python.
 # Translate what is new in ar/fr/zgh; `make lint` fails while anything is left untranslated.
 messages: install

@@ -31,9 +31,12 @@ from himaya.accounts.api_auth import api_auth, require_scope
 from himaya.accounts.scopes import Scope
 from himaya.cases.api import router as cases_router
 from himaya.cases.api_evidence import router as evidence_router
+from himaya.cases.api_notices import router as notices_router
 from himaya.core.api_errors import MethodNotAllowed, error_response, handle_api_exception
 from himaya.core.errors import NotFound
+from himaya.justice.api import router as justice_router
 from himaya.network.api import router as network_router
+from himaya.referrals.api import router as referrals_router
 
 _SWAGGER_SETTINGS = {
     # Swagger UI would otherwise send our schema to validator.swagger.io for a badge.
@@ -143,3 +146,9 @@ api.add_router("/network/", network_router, auth=require_scope(Scope.NETWORK_REA
 api.add_router("/cases/", cases_router)
 # Evidence: its own router under the same prefix (/cases/{id}/evidence...).
 api.add_router("/cases/", evidence_router)
+# Notices and messages with her (/cases/{id}/notices..., /cases/{id}/survivor-messages).
+api.add_router("/cases/", notices_router)
+# Justice: complaints, decisions, hearings, measures (justice:read / justice:write).
+api.add_router("/justice/", justice_router)
+# Referrals: focal point → unit, unit → services (referrals:read / referrals:write).
+api.add_router("/referrals/", referrals_router)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -114,9 +115,32 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------
 # SQLite (WAL, busy timeout, immediate transactions) under var/ unless DATABASE_URL is set.
+#
+# No persistent connections (CONN_MAX_AGE=0): under ASGI each request's synchronous code runs
+# in a thread of its own, and a connection kept for CONN_MAX_AGE stays open with the thread
+# that opened it (nothing ever reuses or closes it): at a few dozen requests per second they
+# exhausted PostgreSQL's max_connections within seconds. Django's advice for ASGI is what we
+# do: close at the end of each request and let PostgreSQL connections come from psycopg's
+# pool (DATABASE_POOL_SIZE per process; DATABASE_POOL=false to turn it off, e.g. behind
+# PgBouncer). The test suite runs without the pool unless DATABASE_POOL=true (its databases
+# are created and dropped under it). SQLite opens a file: nothing to pool.
 DATABASE_URL = env_str("DATABASE_URL", "")
+DATABASE_POOL = env_bool("DATABASE_POOL", not TESTING)
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 20, minimum=1)
+
+
+def _pooled(database: Any) -> Any:
+    if DATABASE_POOL and database["ENGINE"] == "django.db.backends.postgresql":
+        database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DATABASE_POOL_SIZE,
+            "timeout": 20,
+        }
+    return database
+
+
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": _pooled(dj_database_url.parse(DATABASE_URL, conn_max_age=0))}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})
 else:
@@ -141,7 +165,7 @@ if _test_db_name:
 # Ignored under the test suite, which runs on one database (the router has its own tests).
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
 if DATABASE_REPLICA_URL and not TESTING:
-    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    DATABASES["replica"] = _pooled(dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=0))
     DATABASE_ROUTERS = ["himaya.core.db_routers.StatsReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -184,6 +208,10 @@ LOGIN_ADDRESS_MAX_FAILURES = env_int("LOGIN_ADDRESS_MAX_FAILURES", 50, minimum=1
 # A TOTP code proved within this many seconds counts as "recent" for step-up actions.
 STEP_UP_SECONDS = env_int("STEP_UP_SECONDS", 300, minimum=30)
 OTP_TOTP_ISSUER = "Himaya"
+# Referrals: hours a receiving agency has to answer, and hours after that deadline before an
+# unanswered referral escalates from the unit chief to the central unit.
+REFERRAL_ACCEPT_HOURS = env_int("REFERRAL_ACCEPT_HOURS", 24, minimum=1)
+REFERRAL_ESCALATION_HOURS = env_int("REFERRAL_ESCALATION_HOURS", 24, minimum=1)
 # Our own lockout (above) counts wrong codes per account and address; django-otp's extra
 # per-device back-off would refuse a correct code typed a second after a typo.
 OTP_TOTP_THROTTLE_FACTOR = 0
@@ -248,6 +276,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 # the pixel cap are refused before decoding (decompression bombs).
 HIMAYA_EVIDENCE_MAX_BYTES = env_int("HIMAYA_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 HIMAYA_EVIDENCE_MAX_PIXELS = env_int("HIMAYA_EVIDENCE_MAX_PIXELS", 50_000_000, minimum=1_000_000)
+# An intake interview left unfinished this many days is erased (its key crypto-shredded) by
+# the scheduled sweep "cases.intake_drafts_expire" (manage.py run_schedule, docs/deploy.md).
+HIMAYA_INTAKE_DRAFT_MAX_AGE_DAYS = env_int("HIMAYA_INTAKE_DRAFT_MAX_AGE_DAYS", 7, minimum=1)
 # Under ASGI, Django reads the whole request body into a SpooledTemporaryFile that rolls over
 # to a temporary file on disk past this size -- an evidence upload would touch the disk in
 # plaintext. Kept above the largest body the proxy admits (Caddy: 25 MB, deploy/Caddyfile).
@@ -255,6 +286,53 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = HIMAYA_EVIDENCE_MAX_BYTES + 5 * 1024 * 1024
 # Number of proxies in front of the app whose X-Forwarded-For entries are trusted.
 # 0 (the default) means the header is ignored entirely: it cannot reset a lockout.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# --- Survivor portal (/p/, docs/guides/portal.md) ------------------------------------------
+# Emergency numbers on every portal page, as "number:kind" (kind: police, gendarmerie,
+# helpline, ambulance). Numbers change: they are configuration, never code.
+PORTAL_EMERGENCY_NUMBERS = env_list(
+    "PORTAL_EMERGENCY_NUMBERS", ["19:police", "177:gendarmerie", "8350:helpline", "15:ambulance"]
+)
+# Where quick exit lands: an ordinary, busy site that says nothing about her.
+PORTAL_EXIT_URL = env_str("PORTAL_EXIT_URL", "https://www.google.com/")
+# The follow-up session (cookie "himaya_p", path /p/, no Max-Age): idle and absolute limits.
+PORTAL_SESSION_IDLE_SECONDS = env_int("PORTAL_SESSION_IDLE_SECONDS", 10 * 60, minimum=60)
+PORTAL_SESSION_ABSOLUTE_SECONDS = env_int("PORTAL_SESSION_ABSOLUTE_SECONDS", 60 * 60, minimum=60)
+# Codename guessing: wrong codenames per codename (by its first words) and per client
+# address within the window, before that codename / that client is refused for the window.
+PORTAL_GUESS_WINDOW_SECONDS = env_int("PORTAL_GUESS_WINDOW_SECONDS", 60 * 60, minimum=60)
+PORTAL_GUESSES_PER_CODENAME = env_int("PORTAL_GUESSES_PER_CODENAME", 5, minimum=1)
+PORTAL_GUESSES_PER_CLIENT = env_int("PORTAL_GUESSES_PER_CLIENT", 10, minimum=1)
+# Reports per client address per hour, and across the whole portal per hour; past the
+# first a client must answer a question (or prove work); past the second, everyone must.
+PORTAL_REPORTS_PER_CLIENT = env_int("PORTAL_REPORTS_PER_CLIENT", 3, minimum=1)
+PORTAL_REPORTS_GLOBAL = env_int("PORTAL_REPORTS_GLOBAL", 300, minimum=1)
+# Hard ceiling per client address per hour: refused (with the phone numbers) past this.
+PORTAL_REPORTS_PER_CLIENT_MAX = env_int("PORTAL_REPORTS_PER_CLIENT_MAX", 20, minimum=1)
+# A form filled faster than this (seconds) was not filled by a person.
+PORTAL_MIN_FILL_SECONDS = env_int("PORTAL_MIN_FILL_SECONDS", 4, minimum=0)
+# Whether she may add files (photos, certificates, screenshots) from the portal.
+PORTAL_EVIDENCE_UPLOADS = env_bool("PORTAL_EVIDENCE_UPLOADS", True)
+# Optional proof of work (only where JavaScript runs): leading zero bits of SHA-256.
+PORTAL_POW_BITS = env_int("PORTAL_POW_BITS", 16, minimum=1)
+
+# --- Notices to her (docs/architecture/notices.md) ----------------------------------------
+# SMS provider: "file" (development/tests: var/sms/outbox.jsonl, synthetic data only),
+# "http" (generic JSON POST to HIMAYA_SMS_URL with a bearer token), "none" (nothing is sent;
+# the default in production until a provider is configured).
+HIMAYA_SMS_BACKEND = env_choice(
+    "HIMAYA_SMS_BACKEND", "none" if PRODUCTION else "file", ("file", "http", "none")
+)
+HIMAYA_SMS_FILE = env_str("HIMAYA_SMS_FILE", str(VAR_DIR / "sms" / "outbox.jsonl"))
+HIMAYA_SMS_URL = env_str("HIMAYA_SMS_URL", "")
+HIMAYA_SMS_TOKEN = env_str("HIMAYA_SMS_TOKEN", "")
+# A neutral sender name (never the unit's or the police's): the abuser may read her phone.
+HIMAYA_SMS_SENDER = env_str("HIMAYA_SMS_SENDER", "")
+HIMAYA_SMS_TIMEOUT = env_int("HIMAYA_SMS_TIMEOUT", 10, minimum=1)
+HIMAYA_SMS_MAX_ATTEMPTS = env_int("HIMAYA_SMS_MAX_ATTEMPTS", 3, minimum=1)
+HIMAYA_SMS_INCLUDE_CODE_WORD = env_bool("HIMAYA_SMS_INCLUDE_CODE_WORD", default=True)
+# Her safe hours when she gave none (Africa/Casablanca time).
+HIMAYA_NOTICE_DEFAULT_HOURS = env_str("HIMAYA_NOTICE_DEFAULT_HOURS", "09:00-19:00")
 
 # --- API tokens (docs/api.md) -------------------------------------------------------------
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 90, minimum=1)

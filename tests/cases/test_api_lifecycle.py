@@ -222,7 +222,8 @@ def test_sharing_without_consent_needs_a_basis_and_alerts_the_chief(
     sharing = client.get(f"{API}/{case_id}", headers=officer).json()["sharing"]
     assert [(g["agency_id"], g["basis"]) for g in sharing] == [(shelter.pk, "life_threat")]
 
-    assert client.get(f"{API}/alerts", headers=officer).json()["items"] == []
+    # An officer is refused the alerts, as on the page (policies.may_read_alerts).
+    assert client.get(f"{API}/alerts", headers=officer).status_code == 404
     alerts = client.get(f"{API}/alerts", headers=bearer(unit.chief_token)).json()["items"]
     assert [(a["kind"], a["other_agency_id"]) for a in alerts] == [
         ("shared_without_consent", shelter.pk)

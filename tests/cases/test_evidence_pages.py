@@ -153,7 +153,8 @@ def test_a_large_upload_never_spills_to_a_temporary_file(
     assert len(pdf) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE  # type: ignore[attr-defined]
     response = post_file(client, case, pdf, name="c.pdf", kind=EvidenceKind.DOCUMENT)
     assert response.status_code == 302
-    assert Evidence.objects.get().size == len(pdf)
+    # Stored whole (rewritten without its metadata, so a few bytes differ).
+    assert Evidence.objects.get().size > 3 * 1024 * 1024
 
 
 def test_the_upload_handler_keeps_one_file_in_memory_and_bounds_it(settings: object) -> None:

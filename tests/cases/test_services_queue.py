@@ -89,16 +89,19 @@ def test_reading_her_record_costs_a_fixed_number_of_queries(
 # --- queues -------------------------------------------------------------------------------
 
 
-def test_the_new_queue_lists_unassigned_open_cases_of_the_unit_only(
+def test_the_new_queue_lists_every_active_case_nobody_has_taken_in_the_unit_only(
     unit_staff: tuple[Actor, Actor],
 ) -> None:
     chief, officer = unit_staff
-    mine, theirs, fresh = open_many(officer, 3)
+    mine, forwarded, closing, fresh = open_many(officer, 4)
     open_case(make_actor(Role.UNIT_OFFICER, make_unit()))  # another unit's
     services.case_assign(actor=chief, case_id=mine.pk, officer_id=officer.user_id)
-    services.case_transition(actor=officer, case_id=theirs.pk, to_state=CaseState.ASSESSED)
+    # Already with the prosecutor (her online complaint goes there directly), still nobody's:
+    # it must not fall between the lists.
+    services.case_transition(actor=officer, case_id=forwarded.pk, to_state=CaseState.FORWARDED)
+    services.case_request_closure(actor=officer, case_id=closing.pk, reason="services_completed")
     page = selectors.unit_queue(actor=officer, view=QueueView.NEW)
-    assert [case.pk for case in page.items] == [fresh.pk]
+    assert [case.pk for case in page.items] == [fresh.pk, forwarded.pk]
     page = selectors.unit_queue(actor=officer, view=QueueView.MINE)
     assert [case.pk for case in page.items] == [mine.pk]
 

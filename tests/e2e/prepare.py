@@ -70,8 +70,27 @@ def build() -> dict[str, Any]:
         ("chief", Role.UNIT_CHIEF, unit),  # journey 4: step-up, then the address
         ("axe", Role.UNIT_OFFICER, unit),  # journey 5: accessibility
         ("axe.focal", Role.FOCAL_POINT, station),
+        ("ref.focal", Role.FOCAL_POINT, station),  # referral journeys
+        ("ref.unit", Role.UNIT_OFFICER, station.default_unit),
+        ("ref.provider", Role.SERVICE_PROVIDER, shelter),
+        ("justice.unit", Role.UNIT_OFFICER, unit),  # justice journey
+        ("justice.prosecutor", Role.PROSECUTOR, agency_of("demo.prosecutor")),
     ):
         user = make_staff(role, agency, username=f"e2e.{name}", password=TEST_PASSWORD)
+        accounts[name] = _account(user, TEST_PASSWORD)
+    # The portal journeys: the unit (and prosecution office) her commune routes her to.
+    from himaya.cases.online import route_online
+
+    route = route_online(commune_id=unit.commune.pk)
+    assert route.unit_id is not None
+    assert route.prosecution_office_id is not None
+    for name, role, agency_id in (
+        ("portal.unit", Role.UNIT_CHIEF, route.unit_id),
+        ("portal.prosecutor", Role.PROSECUTOR, route.prosecution_office_id),
+    ):
+        user = make_staff(
+            role, Agency.objects.get(pk=agency_id), username=f"e2e.{name}", password=TEST_PASSWORD
+        )
         accounts[name] = _account(user, TEST_PASSWORD)
     for username in ("demo.officer", "demo.chief", "demo.focal"):
         # Journey 6 (screenshots) signs in as the documented demo accounts.
@@ -101,6 +120,11 @@ def build() -> dict[str, Any]:
             "address": shelter.protected_address,
         },
         "demo_case": {"id": str(demo_case.pk), "reference": demo_case.reference},
+        # The justice journey: a case with her consent, not yet forwarded, and the office.
+        "justice": {
+            "case": str(CaseFile.objects.get(unit=unit, idempotency_key="demo-justice-04").pk),
+            "office": agency_of("demo.prosecutor").pk,
+        },
     }
 
 

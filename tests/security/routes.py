@@ -181,6 +181,27 @@ def _evidence(p: Principal, w: World) -> Kwargs:
     return {"case_id": w.foreign_case.pk, "evidence_id": w.foreign_evidence.pk}
 
 
+def _incident(p: Principal, w: World) -> Kwargs:
+    return {"case_id": w.foreign_case.pk, "incident_id": w.foreign_case.incidents.get().pk}
+
+
+def _perpetrator(p: Principal, w: World) -> Kwargs:
+    return {"case_id": w.foreign_case.pk, "perpetrator_id": w.foreign_case.perpetrators.get().pk}
+
+
+def _dependant(p: Principal, w: World) -> Kwargs:
+    from himaya.cases import services
+    from himaya.cases.intake import DependantData
+
+    child = w.foreign_case.dependants.first() or services.dependant_add(
+        actor=w.other_officer, case_id=w.foreign_case.pk, data=DependantData(age=4)
+    )
+    return {"case_id": w.foreign_case.pk, "dependant_id": child.pk}
+
+
+_INCIDENT_FORM = {"date_kind": "day", "occurred_on": "2026-01-05", "forms": "physical"}
+
+
 def _draft(p: Principal, w: World) -> Kwargs:
     return {"draft_id": w.other_officers_draft(p).pk, "step": "survivor"}
 
@@ -215,6 +236,74 @@ def _share_body(p: Principal, w: World) -> Mapping[str, object]:
     }
 
 
+# Justice: another office's complaint (the other unit forwarded its case to an office that is
+# not the principal's), with a hearing and a measure of that office.
+def _justice(w: World) -> dict[str, int]:
+    cached = w.__dict__.get("_justice_objects")
+    if cached is None:
+        from himaya.justice import services as justice_services
+        from tests.cases.helpers import make_person
+
+        complaint = justice_services.complaint_forward(
+            actor=w.other_officer,
+            case_id=w.foreign_case.pk,
+            office_id=w.prosecution_office.pk,
+            basis="life_threat",
+            reason="He threatened to kill her tonight",
+        )
+        prosecutor = make_person(Role.PROSECUTOR, w.prosecution_office).actor
+        justice_services.decision_record(
+            actor=prosecutor, complaint_id=complaint.pk, kind="open_proceedings"
+        )
+        hearing = justice_services.hearing_schedule(
+            actor=prosecutor,
+            complaint_id=complaint.pk,
+            scheduled_at=timezone.now() + timedelta(days=5),
+            place="Tribunal",
+        )
+        measure = justice_services.measure_order(
+            actor=prosecutor,
+            complaint_id=complaint.pk,
+            kind="no_contact",
+            legal_basis="pc_88_3",
+            authority="prosecutor",
+            starts_on=timezone.localdate(),
+        )
+        cached = {"complaint": complaint.pk, "hearing": hearing.pk, "measure": measure.pk}
+        w.__dict__["_justice_objects"] = cached
+    return cached
+
+
+def _complaint(p: Principal, w: World) -> Kwargs:
+    return {"complaint_id": _justice(w)["complaint"]}
+
+
+def _hearing(p: Principal, w: World) -> Kwargs:
+    return {"hearing_id": _justice(w)["hearing"]}
+
+
+def _measure(p: Principal, w: World) -> Kwargs:
+    return {"measure_id": _justice(w)["measure"]}
+
+
+def _hearing_body(p: Principal, w: World) -> Mapping[str, object]:
+    when = timezone.localtime() + timedelta(days=3)
+    return {"scheduled_at": when.strftime("%Y-%m-%dT%H:%M"), "place": "Tribunal"}
+
+
+def _measure_body(p: Principal, w: World) -> Mapping[str, object]:
+    return {
+        "kind": "no_contact",
+        "legal_basis": "pc_88_3",
+        "authority": "prosecutor",
+        "starts_on": timezone.localdate().isoformat(),
+        "protected": ["survivor"],
+    }
+
+
+PROSECUTOR = frozenset({Role.PROSECUTOR})
+
+
 def _admin_model(
     app: str, model: str, subject: Factory | None, *, why: str, admitted: bool = True
 ) -> dict[str, Rule]:
@@ -233,6 +322,30 @@ def _admin_model(
     }
 
 
+def _referral(p: Principal, w: World) -> Kwargs:
+    from tests.referrals.matrix import foreign_referral_id
+
+    return {"referral_id": foreign_referral_id(w)}
+
+
+def _refer_body(p: Principal, w: World) -> Mapping[str, object]:
+    return {
+        "agency": w.shelter.pk,
+        "agency_id": w.shelter.pk,
+        "need": "shelter",
+        "urgency": "routine",
+        "scope": ["identity"],
+        "basis": "life_threat",
+        "legal_reason": "He threatened to kill her tonight",
+    }
+
+
+REFERRAL_ROLES = frozenset(
+    {Role.FOCAL_POINT, Role.UNIT_CHIEF, Role.UNIT_OFFICER, Role.SERVICE_PROVIDER}
+)
+_REFERRAL_NOBODY = "a referral another agency sent to a third one"
+
+
 # --- Pages ----------------------------------------------------------------------------------
 
 _REVEAL = "I take her to the shelter tonight"
@@ -241,6 +354,23 @@ PAGES: dict[str, Rule | tuple[Rule, ...]] = {
     "/": Staff(),
     "/language": Public("the language switch only sets a cookie", methods=("POST",)),
     "/healthz": Public("load balancers probe it; it says only 'ok'"),
+    # The survivor portal: public by design, no staff session; its own protections
+    # (signed form state, session-bound tokens, codename guessing limits: tests/portal/).
+    "/p/": Public("the survivor portal's door: sends her to her language"),
+    "/p/exit/": Public("quick exit: ends her portal session, lands on a neutral site"),
+    "/p/<str:lang>/": Public("the survivor portal's start page"),
+    "/p/<str:lang>/safety/": Public("staying safe on a shared phone"),
+    "/p/<str:lang>/nearby/": Public("public directory of help", methods=("GET", "POST")),
+    "/p/<str:lang>/form/": Public("her report, without an account", methods=("GET", "POST")),
+    "/p/<str:lang>/receipt/": Public("a signed receipt she asks for", methods=("POST",)),
+    "/p/<str:lang>/follow/": Public("codename entry, rate-limited", methods=("GET", "POST")),
+    "/p/<str:lang>/mine/": Public("her file; needs her codename session, else 401"),
+    "/p/<str:lang>/mine/messages/": Public("her messages; codename session only"),
+    "/p/<str:lang>/mine/files/": Public("adding a file; codename session only"),
+    "/p/<str:lang>/mine/breach/": Public("reporting a breach; codename session only"),
+    "/p/<str:lang>/mine/opened/": Public("who opened her file; codename session only"),
+    "/p/<str:lang>/mine/end/": Public("ends her codename session", methods=("POST",)),
+    "/p/^(?P<rest>.*)$": Public("any other portal address: the portal's own neutral 404"),
     "/accounts/login/": Public("the sign-in"),
     "/accounts/login/code/": Public("the sign-in's second step"),
     "/accounts/login/enrol/": Public("enrolling the second factor during sign-in"),
@@ -320,6 +450,13 @@ PAGES: dict[str, Rule | tuple[Rule, ...]] = {
         multipart=True,
     ),
     "/cases/evidence/<uuid:evidence_id>/download/": Objects(_evidence, "another unit's evidence"),
+    "/cases/<uuid:case_id>/messages/": Objects(_case, "another unit's case: messages with her"),
+    "/cases/<uuid:case_id>/messages/send/": Objects(
+        _case,
+        "another unit's case: writing to her",
+        methods=("POST",),
+        body={"body": "Synthetic message", "idempotency_key": "matrix-key-0001"},
+    ),
     "/cases/<uuid:case_id>/notes/": Objects(
         _case, "another unit's case", methods=("POST",), body={"body": "She called back"}
     ),
@@ -362,8 +499,99 @@ PAGES: dict[str, Rule | tuple[Rule, ...]] = {
     "/cases/<uuid:case_id>/sharing/<uuid:grant_id>/end/": Objects(
         _grant, "another unit's sharing", methods=("POST",)
     ),
+    "/cases/<uuid:case_id>/edit/her/": Objects(
+        _case, "another unit's case", methods=("GET", "POST"), body={"full_name": "Probe"}
+    ),
+    "/cases/<uuid:case_id>/incidents/new/": Objects(
+        _case, "another unit's case", methods=("GET", "POST"), body=_INCIDENT_FORM
+    ),
+    "/cases/<uuid:case_id>/incidents/<int:incident_id>/edit/": Objects(
+        _incident, "another unit's incident", methods=("GET", "POST"), body=_INCIDENT_FORM
+    ),
+    "/cases/<uuid:case_id>/perpetrators/new/": Objects(
+        _case, "another unit's case", methods=("GET", "POST"), body={"relationship": "spouse"}
+    ),
+    "/cases/<uuid:case_id>/perpetrators/<uuid:perpetrator_id>/edit/": Objects(
+        _perpetrator,
+        "another unit's perpetrator",
+        methods=("GET", "POST"),
+        body={"relationship": "spouse"},
+    ),
+    "/cases/<uuid:case_id>/dependants/new/": Objects(
+        _case, "another unit's case", methods=("GET", "POST"), body={"age": "4"}
+    ),
+    "/cases/<uuid:case_id>/dependants/<int:dependant_id>/edit/": Objects(
+        _dependant, "another unit's child", methods=("GET", "POST"), body={"age": "4"}
+    ),
     "/cases/<uuid:case_id>/receipt/": Objects(_case, "another unit's case"),
     "/cases/<uuid:case_id>/receipt.pdf": Objects(_case, "another unit's case"),
+    # --- Justice
+    "/justice/": Roles(PROSECUTOR, "the prosecution office's queue"),
+    "/justice/complaints/<int:complaint_id>/": Objects(_complaint, "another office's complaint"),
+    "/justice/complaints/<int:complaint_id>/decisions/": Objects(
+        _complaint,
+        "another office's complaint",
+        methods=("POST",),
+        body={"kind": "open_proceedings"},
+    ),
+    "/justice/complaints/<int:complaint_id>/hearings/": Objects(
+        _complaint, "another office's complaint", methods=("POST",), body=_hearing_body
+    ),
+    "/justice/complaints/<int:complaint_id>/measures/": Objects(
+        _complaint, "another office's complaint", methods=("POST",), body=_measure_body
+    ),
+    "/justice/hearings/<int:hearing_id>/outcome/": Objects(
+        _hearing, "another office's hearing", methods=("POST",), body={"outcome": "adjourned"}
+    ),
+    "/justice/measures/<int:measure_id>/breaches/": Objects(
+        _measure,
+        "another office's measure",
+        methods=("POST",),
+        body={"description": "He waited at her door"},
+    ),
+    "/justice/cases/<uuid:case_id>/": Objects(_case, "another unit's case: its justice status"),
+    "/justice/cases/<uuid:case_id>/forward/": Objects(
+        _case, "another unit's case", methods=("POST",), body={}
+    ),
+    # --- Referrals
+    "/referrals/": Roles(REFERRAL_ROLES, "each role's own queue of referrals"),
+    "/referrals/first-contact/": Roles(
+        frozenset({Role.FOCAL_POINT}), "a district focal point records first contacts"
+    ),
+    "/referrals/case/<uuid:case_id>/": Objects(
+        _case, "another unit's case", methods=("GET", "POST"), body=_refer_body
+    ),
+    "/referrals/<uuid:referral_id>/": Objects(_referral, _REFERRAL_NOBODY),
+    "/referrals/<uuid:referral_id>/accept/": Objects(
+        _referral, _REFERRAL_NOBODY, methods=("POST",)
+    ),
+    "/referrals/<uuid:referral_id>/decline/": Objects(
+        _referral, _REFERRAL_NOBODY, methods=("POST",), body={"reason": "No bed for her tonight"}
+    ),
+    "/referrals/<uuid:referral_id>/withdraw/": Objects(
+        _referral, _REFERRAL_NOBODY, methods=("POST",)
+    ),
+    "/referrals/<uuid:referral_id>/provided/": Objects(
+        _referral, _REFERRAL_NOBODY, methods=("POST",), body={"provided": "Three nights"}
+    ),
+    "/referrals/<uuid:referral_id>/complete/": Objects(
+        _referral, _REFERRAL_NOBODY, methods=("POST",)
+    ),
+    "/referrals/<uuid:referral_id>/close/": Objects(
+        _referral, _REFERRAL_NOBODY, methods=("POST",), body={"reason": "no_longer_needed"}
+    ),
+    "/referrals/<uuid:referral_id>/admit/": Objects(_referral, _REFERRAL_NOBODY, methods=("POST",)),
+    "/referrals/<uuid:referral_id>/depart/": Objects(
+        _referral, _REFERRAL_NOBODY, methods=("POST",)
+    ),
+    "/referrals/<uuid:referral_id>/consent-withdrawn/": Objects(
+        _referral, _REFERRAL_NOBODY, methods=("POST",)
+    ),
+    "/referrals/<uuid:referral_id>/refer-again/": Objects(
+        _referral, _REFERRAL_NOBODY, methods=("GET", "POST")
+    ),
+    "/referrals/<uuid:referral_id>/letter/": Objects(_referral, _REFERRAL_NOBODY),
+    "/referrals/<uuid:referral_id>/letter.pdf": Objects(_referral, _REFERRAL_NOBODY),
     # --- The admin: accounts and reference data, for the system administrator only
     "/admin/": Roles(ADMIN, "accounts and reference data"),
     "/admin/login/": Closed("the admin has no sign-in of its own (no second factor there)"),
@@ -383,14 +611,9 @@ PAGES: dict[str, Rule | tuple[Rule, ...]] = {
     "/admin/network/agency/add/": Roles(
         ADMIN, "agencies are created on the network pages: 403 here", admitted=False
     ),
-    **_admin_model(
-        "django_tasks_database",
-        "dbtaskresult",
-        None,
-        why="task results need Django permissions nobody holds: 403 even to the administrator",
-        admitted=False,
-    ),
-    "/admin/^(?P<app_label>django_tasks_database|accounts|network)/$": Roles(
+    # django-tasks-db's task results are not in our admin (accounts/admin.py unregisters
+    # them: they needed Django permissions nobody holds).
+    "/admin/^(?P<app_label>accounts|network)/$": Roles(
         ADMIN, "the admin's app pages", subject=_admin_app
     ),
     "/admin/(?P<url>.*)$": Roles(
@@ -460,9 +683,8 @@ OPERATIONS: dict[str, Rule | tuple[Rule, ...]] = {
         body={"reason": "She is in danger tonight", "reference": "U0000-2000-00000"},
         admitted=False,
     ),
-    # The page answers 404 to anyone but a unit chief; the API an empty list (the selector
-    # fails closed: "nobody else has alerts").
-    "GET /api/v1/cases/alerts": Staff(why="an empty list for anyone but the unit chief"),
+    # The page and the API answer 404 to anyone but a unit chief (policies.may_read_alerts).
+    "GET /api/v1/cases/alerts": Roles(CHIEF, "the unit chief's alerts"),
     "POST /api/v1/cases/alerts/{alert_id}/read": Objects(_alert, "another unit's alert"),
     "POST /api/v1/cases/tasks/{task_id}/complete": Objects(_task, "another unit's task"),
     "GET /api/v1/cases/{case_id}": Objects(_case, "another unit's case"),
@@ -504,6 +726,23 @@ OPERATIONS: dict[str, Rule | tuple[Rule, ...]] = {
         "another unit's case",
         body={"occurred_on": "2026-01-05", "forms": ["physical"]},
     ),
+    "PUT /api/v1/cases/{case_id}/survivor": Objects(
+        _case, "another unit's case", body={"full_name": "Probe"}
+    ),
+    "PUT /api/v1/cases/{case_id}/incidents/{incident_id}": Objects(
+        _incident,
+        "another unit's incident",
+        body={"occurred_on": "2026-01-05", "forms": ["physical"]},
+    ),
+    "PUT /api/v1/cases/{case_id}/perpetrators/{perpetrator_id}": Objects(
+        _perpetrator, "another unit's perpetrator", body={"relationship": "spouse"}
+    ),
+    "POST /api/v1/cases/{case_id}/dependants": Objects(
+        _case, "another unit's case", body={"age": 4}
+    ),
+    "PUT /api/v1/cases/{case_id}/dependants/{dependant_id}": Objects(
+        _dependant, "another unit's child", body={"age": 4}
+    ),
     "GET /api/v1/cases/{case_id}/evidence": Objects(_case, "another unit's case"),
     "POST /api/v1/cases/{case_id}/evidence": Objects(
         _case, "another unit's case", body=_evidence_upload, multipart=True
@@ -511,6 +750,78 @@ OPERATIONS: dict[str, Rule | tuple[Rule, ...]] = {
     "GET /api/v1/cases/{case_id}/evidence/{evidence_id}/file": Objects(
         _evidence, "another unit's evidence"
     ),
+    "GET /api/v1/cases/{case_id}/notices": Objects(_case, "another unit's case: her notices"),
+    "POST /api/v1/cases/{case_id}/notices/message": Objects(
+        _case,
+        "another unit's case: writing to her",
+        body={"body": "Synthetic message", "idempotency_key": "matrix-key-0001"},
+    ),
+    "GET /api/v1/cases/{case_id}/survivor-messages": Objects(
+        _case, "another unit's case: her messages"
+    ),
+    # --- Justice
+    "GET /api/v1/justice/complaints": Staff(
+        why="an empty list for anyone but the office's prosecutors and the unit's staff"
+    ),
+    "GET /api/v1/justice/queue": Roles(PROSECUTOR, "the prosecution office's queue"),
+    "GET /api/v1/justice/complaints/{complaint_id}": Objects(
+        _complaint, "another office's complaint"
+    ),
+    "POST /api/v1/justice/complaints/{complaint_id}/decisions": Objects(
+        _complaint, "another office's complaint", body={"kind": "open_proceedings"}
+    ),
+    "POST /api/v1/justice/complaints/{complaint_id}/hearings": Objects(
+        _complaint,
+        "another office's complaint",
+        body=lambda p, w: {
+            "scheduled_at": (timezone.now() + timedelta(days=3)).isoformat(),
+            "place": "Tribunal",
+        },
+    ),
+    "POST /api/v1/justice/complaints/{complaint_id}/measures": Objects(
+        _complaint, "another office's complaint", body=_measure_body
+    ),
+    "POST /api/v1/justice/hearings/{hearing_id}/outcome": Objects(
+        _hearing, "another office's hearing", body={"outcome": "adjourned"}
+    ),
+    "POST /api/v1/justice/measures/{measure_id}/breaches": Objects(
+        _measure, "another office's measure", body={"description": "He waited at her door"}
+    ),
+    "GET /api/v1/justice/cases/{case_id}": Objects(_case, "another unit's case"),
+    "POST /api/v1/justice/cases/{case_id}/forward": Objects(_case, "another unit's case", body={}),
+    # --- Referrals
+    "GET /api/v1/referrals/incoming": Staff(why="an empty list for roles that receive none"),
+    "GET /api/v1/referrals/sent": Staff(why="an empty list for roles that send none"),
+    "POST /api/v1/referrals/first-contacts": Roles(
+        frozenset({Role.FOCAL_POINT}),
+        "a district focal point records first contacts",
+        body={"immediate_danger": "declined"},
+        # Sending one for every run is the referral tests' work (and needs a unit nearby).
+        admitted=False,
+    ),
+    "GET /api/v1/referrals/cases/{case_id}": Objects(_case, "another unit's case"),
+    "POST /api/v1/referrals/cases/{case_id}": Objects(
+        _case, "another unit's case", body=_refer_body
+    ),
+    "GET /api/v1/referrals/{referral_id}": Objects(_referral, _REFERRAL_NOBODY),
+    "POST /api/v1/referrals/{referral_id}/accept": Objects(_referral, _REFERRAL_NOBODY),
+    "POST /api/v1/referrals/{referral_id}/decline": Objects(
+        _referral, _REFERRAL_NOBODY, body={"reason": "No bed for her tonight"}
+    ),
+    "POST /api/v1/referrals/{referral_id}/withdraw": Objects(_referral, _REFERRAL_NOBODY, body={}),
+    "POST /api/v1/referrals/{referral_id}/provided": Objects(
+        _referral, _REFERRAL_NOBODY, body={"provided": "Three nights"}
+    ),
+    "POST /api/v1/referrals/{referral_id}/complete": Objects(_referral, _REFERRAL_NOBODY, body={}),
+    "POST /api/v1/referrals/{referral_id}/close": Objects(
+        _referral, _REFERRAL_NOBODY, body={"reason": "no_longer_needed"}
+    ),
+    "POST /api/v1/referrals/{referral_id}/refer-again": Objects(
+        _referral, _REFERRAL_NOBODY, body={}
+    ),
+    "POST /api/v1/referrals/{referral_id}/admit": Objects(_referral, _REFERRAL_NOBODY),
+    "POST /api/v1/referrals/{referral_id}/depart": Objects(_referral, _REFERRAL_NOBODY),
+    "POST /api/v1/referrals/{referral_id}/consent-withdrawn": Objects(_referral, _REFERRAL_NOBODY),
 }
 
 

@@ -49,11 +49,9 @@ def main() -> int:
             if done and not args.overwrite:
                 continue
             value = table.get(key, {}).get(language)
-            if language == "en" and not value:
-                # English is the source language: the msgid is the text.
-                value = entry.msgid if plural is None else [entry.msgid, plural]
             if not value:
-                if not entry.translated:
+                # English is the source language: an empty entry shows the msgid.
+                if not done and language != "en":
                     missing.append(key)
                 continue
             if entry.msgid_plural is None:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import P, Query, Router, Status
+from ninja import P, Path, Query, Router, Status
 from ninja.params import HeaderEx
 
 from himaya.accounts.api_auth import api_actor, require_scope
@@ -42,14 +42,16 @@ from himaya.cases.models import (
     CaseFile,
     Consent,
     ConsentPurpose,
+    Dependant,
     Grant,
     Incident,
     Note,
     Task,
     TimelineEntry,
 )
-from himaya.cases.policies import Access, FieldGroup, is_emergency
+from himaya.cases.policies import Access, FieldGroup, is_emergency, may_read_alerts
 from himaya.cases.schemas import (
+    MAX_ID,
     AlertListOut,
     AlertOut,
     AlertQueryIn,
@@ -64,20 +66,29 @@ from himaya.cases.schemas import (
     ConsentRecordedOut,
     ConsentRecordIn,
     ConsentRevokedOut,
+    DependantAddIn,
+    DependantSavedOut,
+    DependantUpdateIn,
     GrantOut,
     IncidentAddedOut,
     IncidentAddIn,
+    IncidentUpdatedOut,
+    IncidentUpdateIn,
     IntakeIn,
     NoteAddedOut,
     NoteAddIn,
     PerpetratorAddedOut,
     PerpetratorAddIn,
+    PerpetratorUpdatedOut,
+    PerpetratorUpdateIn,
     QueueOut,
     QueueQueryIn,
     ReopenIn,
     SearchIn,
     SearchOut,
     ShareWithoutConsentIn,
+    SurvivorUpdatedOut,
+    SurvivorUpdateIn,
     TaskAddedOut,
     TaskAddIn,
     TaskCompletedOut,
@@ -86,7 +97,7 @@ from himaya.cases.schemas import (
 )
 from himaya.cases.search import SearchResult, describe
 from himaya.cases.states import CaseState
-from himaya.core.errors import InvalidInput
+from himaya.core.errors import InvalidInput, NotFound
 from himaya.core.pagination import PageQuery
 
 router = Router(tags=["cases"])
@@ -537,7 +548,11 @@ def case_break_glass(request: HttpRequest, payload: BreakGlassIn) -> Status[Brea
 
 @router.get("/alerts", auth=READ, response=AlertListOut, summary="The unit chief's unread alerts")
 def alert_list(request: HttpRequest, query: Query[AlertQueryIn]) -> dict[str, object]:
-    page = selectors.alert_page(actor=api_actor(request), cursor=query.cursor, limit=query.limit)
+    actor = api_actor(request)
+    # The same rule as the alerts page (policies.may_read_alerts): the unit chief's only.
+    if not may_read_alerts(actor):
+        raise NotFound
+    page = selectors.alert_page(actor=actor, cursor=query.cursor, limit=query.limit)
     return {"items": [_alert_out(alert) for alert in page.items], "next_cursor": page.next_cursor}
 
 
@@ -818,3 +833,124 @@ def incident_add(
     incident = services.incident_add(actor=api_actor(request), case_id=case_id, data=data)
     fields: dict[str, Any] = {**_incident_out(incident), "created_at": incident.created_at}
     return Status(201, IncidentAddedOut(**fields))
+
+
+# --- correcting her record after intake ---------------------------------------------------
+
+
+@router.put(
+    "/{uuid:case_id}/survivor",
+    auth=WRITE,
+    response=SurvivorUpdatedOut,
+    summary="Correct her identity, contact and safe-contact record",
+    description=(
+        "The whole record, checked as at intake: what is sent replaces what was recorded, "
+        "and her search indexes follow. The timeline names the fields changed, never their "
+        "values."
+    ),
+)
+def survivor_update(
+    request: HttpRequest, case_id: uuid.UUID, payload: SurvivorUpdateIn
+) -> SurvivorUpdatedOut:
+    data = services.survivor_from_dict(payload.model_dump())
+    survivor = services.survivor_update(actor=api_actor(request), case_id=case_id, data=data)
+    return SurvivorUpdatedOut(
+        id=survivor.pk,
+        age_range=survivor.age_range,
+        residence_commune_id=survivor.residence_commune_id,
+        preferred_language=survivor.preferred_language,
+        declined=list(survivor.declined),
+    )
+
+
+@router.put(
+    "/{uuid:case_id}/incidents/{incident_id}",
+    auth=WRITE,
+    response=IncidentUpdatedOut,
+    summary="Correct an incident",
+    description="The whole incident, checked as at intake; classified again.",
+)
+def incident_update(
+    request: HttpRequest,
+    case_id: uuid.UUID,
+    incident_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    payload: IncidentUpdateIn,
+) -> IncidentUpdatedOut:
+    data = incident_from_dict(payload.model_dump())
+    incident = services.incident_update(
+        actor=api_actor(request), case_id=case_id, incident_id=incident_id, data=data
+    )
+    fields: dict[str, Any] = {**_incident_out(incident), "created_at": incident.created_at}
+    return IncidentUpdatedOut(**fields)
+
+
+@router.put(
+    "/{uuid:case_id}/perpetrators/{uuid:perpetrator_id}",
+    auth=WRITE,
+    response=PerpetratorUpdatedOut,
+    summary="Correct what she said about an alleged perpetrator",
+    description="Checked as at intake; a match with another survivor's file flags both.",
+)
+def perpetrator_update(
+    request: HttpRequest,
+    case_id: uuid.UUID,
+    perpetrator_id: uuid.UUID,
+    payload: PerpetratorUpdateIn,
+) -> PerpetratorUpdatedOut:
+    data = perpetrator_from_dict(payload.model_dump())
+    perpetrator = services.perpetrator_update(
+        actor=api_actor(request), case_id=case_id, perpetrator_id=perpetrator_id, data=data
+    )
+    return PerpetratorUpdatedOut(
+        id=perpetrator.pk,
+        relationship=perpetrator.relationship,
+        age_range=perpetrator.age_range,
+        number_involved=perpetrator.number_involved,
+        created_at=perpetrator.created_at,
+        case_repeat_perpetrator=CaseFile.objects.filter(
+            pk=perpetrator.case_id, repeat_perpetrator=True
+        ).exists(),
+    )
+
+
+def _dependant_out(dependant: Dependant) -> DependantSavedOut:
+    return DependantSavedOut(
+        id=dependant.pk,
+        age=dependant.age,
+        relationship=dependant.relationship,
+        at_risk=dependant.at_risk,
+        declined=list(dependant.declined),
+    )
+
+
+@router.post(
+    "/{uuid:case_id}/dependants",
+    auth=WRITE,
+    response={201: DependantSavedOut},
+    summary="Record a child or other dependant at risk",
+)
+def dependant_add(
+    request: HttpRequest, case_id: uuid.UUID, payload: DependantAddIn
+) -> Status[DependantSavedOut]:
+    data = services.dependant_from_dict(payload.model_dump())
+    dependant = services.dependant_add(actor=api_actor(request), case_id=case_id, data=data)
+    return Status(201, _dependant_out(dependant))
+
+
+@router.put(
+    "/{uuid:case_id}/dependants/{dependant_id}",
+    auth=WRITE,
+    response=DependantSavedOut,
+    summary="Correct what was recorded about a child or dependant",
+)
+def dependant_update(
+    request: HttpRequest,
+    case_id: uuid.UUID,
+    dependant_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    payload: DependantUpdateIn,
+) -> DependantSavedOut:
+    data = services.dependant_from_dict(payload.model_dump())
+    dependant = services.dependant_update(
+        actor=api_actor(request), case_id=case_id, dependant_id=dependant_id, data=data
+    )
+    return _dependant_out(dependant)

@@ -11,13 +11,53 @@ def _unit_staff(actor: Actor) -> bool:
 
 
 def _unit_chief(actor: Actor) -> bool:
-    return _unit_staff(actor) and actor.role == "unit_chief"
+    from himaya.cases import policies
+
+    return _unit_staff(actor) and policies.may_read_alerts(actor)
 
 
 def _may_break_glass(actor: Actor) -> bool:
     from himaya.cases import policies
 
     return actor.agency_id is not None and actor.role in policies.BREAK_GLASS_ROLES
+
+
+def _register_notice_delivery() -> None:
+    """Queued notices go out when her safe time comes (docs/architecture/notices.md)."""
+    from datetime import timedelta
+
+    from himaya.cases import notices
+    from himaya.core import schedule
+
+    schedule.register("cases.deliver_notices", every=timedelta(minutes=1), run=notices.deliver_due)
+
+
+def _register_notice_labels() -> None:
+    from himaya.cases import views, views_notices
+
+    for kind, label in views_notices.TIMELINE_LABELS.items():
+        views.TIMELINE_LABELS.setdefault(kind, label)
+
+
+def _register_sweeps() -> None:
+    """The case file's time-based promises: an interview nobody finished is erased after
+    ``HIMAYA_INTAKE_DRAFT_MAX_AGE_DAYS``; an encrypted evidence file no row names (a crash
+    between writing it and committing its row) is removed. Both idempotent and batched."""
+    from datetime import timedelta
+
+    from himaya.cases import evidence, services
+    from himaya.core import schedule
+
+    schedule.register(
+        "cases.intake_drafts_expire",
+        every=timedelta(hours=1),
+        run=services.intake_draft_sweep_abandoned,
+    )
+    schedule.register(
+        "cases.evidence_sweep_orphans",
+        every=timedelta(hours=6),
+        run=evidence.evidence_sweep_orphans,
+    )
 
 
 class CasesConfig(AppConfig):
@@ -83,3 +123,6 @@ class CasesConfig(AppConfig):
                 order=90,
             )
         )
+        _register_notice_delivery()
+        _register_notice_labels()
+        _register_sweeps()

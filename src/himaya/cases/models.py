@@ -174,11 +174,12 @@ class CaseFile(models.Model):
         indexes = [
             # The unit's queue: newest first, keyset-paginated on (created_at, id).
             models.Index(fields=["unit", "state", "-created_at", "-id"], name="case_queue_idx"),
-            # "New": opened and nobody assigned yet. Partial, so it stays as small as the
+            # "New": active and nobody assigned yet. Partial, so it stays as small as the
             # backlog whatever the number of cases.
             models.Index(
                 fields=["unit", "-created_at", "-id"],
-                condition=Q(state=CaseState.OPEN, assigned_to__isnull=True),
+                condition=Q(assigned_to__isnull=True)
+                & ~Q(state__in=[CaseState.CLOSURE_REQUESTED, CaseState.CLOSED]),
                 name="case_new_idx",
             ),
             # "Mine": an officer's cases not yet closed, in the unit she acts for.
@@ -422,8 +423,9 @@ class Task(models.Model):
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    #: Null when the system set it (a call to her planned by a notice on an online report).
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     done_at = models.DateTimeField(null=True, blank=True)
@@ -458,8 +460,9 @@ class Evidence(models.Model):
     sha256_stored = models.CharField(max_length=64)
     #: Random name of the encrypted blob under MEDIA_ROOT; nothing about her in it.
     blob_name = models.CharField(max_length=80, unique=True)
+    #: Null when she sent it herself from the portal.
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
 

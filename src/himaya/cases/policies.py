@@ -202,5 +202,12 @@ def require(actor: Actor, action: Action, case: CaseFile | None = None) -> None:
     raise PermissionDenied
 
 
+def may_read_alerts(actor: Actor) -> bool:
+    """The unit's alerts (emergency access, sharing without consent, repeat perpetrators,
+    earlier contact elsewhere, closures to approve) are the unit chief's: the page and the
+    API both refuse anyone else as if there were nothing there (404)."""
+    return actor.role == "unit_chief" and actor.agency_id is not None and not actor.is_system
+
+
 def is_emergency(grant: Grant) -> bool:
     return grant.basis == SharingBasis.BREAK_GLASS

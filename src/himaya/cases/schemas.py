@@ -635,3 +635,51 @@ class AlertOut(Schema):
 class AlertListOut(Schema):
     items: list[AlertOut]
     next_cursor: str | None
+
+
+# --- correcting her record after intake ---------------------------------------------------
+
+
+class SurvivorUpdateIn(SurvivorIn):
+    """Her identity and contact record, whole: what is sent replaces what was recorded
+    (checked as at intake; a question she declines goes in ``declined``)."""
+
+
+class SurvivorUpdatedOut(Schema):
+    id: uuid.UUID
+    age_range: str
+    residence_commune_id: int | None
+    preferred_language: str
+    declined: list[str]
+
+
+class IncidentUpdateIn(IncidentIn):
+    """One incident, whole: what is sent replaces what was recorded."""
+
+
+class IncidentUpdatedOut(IncidentAddedOut):
+    pass
+
+
+class PerpetratorUpdateIn(PerpetratorIn):
+    """One alleged perpetrator, whole: what is sent replaces what was recorded."""
+
+
+class PerpetratorUpdatedOut(PerpetratorAddedOut):
+    pass
+
+
+class DependantAddIn(DependantIn):
+    """A child or other dependant at risk."""
+
+
+class DependantUpdateIn(DependantIn):
+    """One child or dependant, whole: what is sent replaces what was recorded."""
+
+
+class DependantSavedOut(Schema):
+    id: int
+    age: int | None
+    relationship: str
+    at_risk: bool
+    declined: list[str]

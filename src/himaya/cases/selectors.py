@@ -220,10 +220,10 @@ def unit_queue(
 ) -> Page[CaseFile]:
     """One keyset page of the unit's work list, each served by its own index:
 
-    ``new`` (opened, unassigned; newest first), ``mine`` (assigned to me, not closed),
-    ``overdue`` (a task past due; most overdue first), ``awaiting_approval`` (closure
-    requested). Only the unit's own staff; cases come with her record and its key joined,
-    so showing names costs no further query. One audit event per page.
+    ``new`` (still active and not yet taken by an officer; newest first), ``mine`` (assigned
+    to me, not closed), ``overdue`` (a task past due; most overdue first),
+    ``awaiting_approval`` (closure requested). Only the unit's own staff; cases come with her
+    record and its key joined, so showing names costs no further query. One audit event per page.
     """
     if actor.agency_id is None or not policies.is_unit_staff(actor, actor.agency_id):
         raise PermissionDenied
@@ -236,7 +236,11 @@ def unit_queue(
     order_by, descending = "created_at", True
     match chosen:
         case QueueView.NEW:
-            queryset = base.filter(unit_id=unit, state=CaseState.OPEN, assigned_to__isnull=True)
+            # Nobody has taken it yet, whatever step it reached without the unit: her online
+            # complaint is already with the prosecutor when the unit first sees it.
+            queryset = base.filter(unit_id=unit, assigned_to__isnull=True).exclude(
+                state__in=[CaseState.CLOSURE_REQUESTED, CaseState.CLOSED]
+            )
         case QueueView.MINE:
             queryset = base.filter(assigned_to_id=actor.user_id, unit_id=unit).exclude(
                 state=CaseState.CLOSED

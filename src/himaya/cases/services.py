@@ -16,10 +16,12 @@ Audit events use ``target_type="cases.case"`` and the case id; the survivor port
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -30,7 +32,11 @@ from himaya.cases import policies, search
 from himaya.cases.classification import classify
 from himaya.cases.errors import ConsentMissing, TransitionRefused
 from himaya.cases.intake import (
+    DEPENDANT_DECLINABLE,
+    MSG_CHOICE,
+    MSG_TOO_LONG,
     ConsentData,
+    DependantData,
     FieldErrors,
     IncidentData,
     IntakeData,
@@ -42,7 +48,10 @@ from himaya.cases.intake import (
     clean_perpetrator,
     clean_survivor,
     existing_communes,
+    incident_from_dict,
     incident_last_day,
+    intake_from_dict,
+    perpetrator_from_dict,
     validate_intake,
 )
 from himaya.cases.models import (
@@ -66,7 +75,7 @@ from himaya.cases.models import (
 from himaya.cases.policies import ALL_GROUPS, Action
 from himaya.cases.states import ACTIVE_STATES, CaseState, ClosureReason, can_transition
 from himaya.core import audit
-from himaya.core.actor import Actor, person_id
+from himaya.core.actor import SYSTEM, Actor, person_id
 from himaya.core.crypto import data_key_create
 from himaya.core.errors import (
     InvalidInput,
@@ -75,6 +84,7 @@ from himaya.core.errors import (
     StepUpRequired,
 )
 from himaya.core.models import DataKey
+from himaya.core.shredding import data_key_shred
 from himaya.network.models import Agency
 
 __all__ = [
@@ -90,13 +100,24 @@ __all__ = [
     "case_request_closure",
     "case_share",
     "case_transition",
+    "clean_dependant",
     "consent_record",
     "consent_revoke",
+    "dependant_add",
+    "dependant_from_dict",
+    "dependant_update",
     "grant_end",
     "incident_add",
+    "incident_from_dict",
+    "incident_update",
+    "intake_draft_max_age",
+    "intake_draft_sweep_abandoned",
     "note_add",
     "perpetrator_add",
+    "perpetrator_from_dict",
+    "perpetrator_update",
     "share_without_consent",
+    "survivor_from_dict",
     "survivor_update",
     "task_add",
     "task_complete",
@@ -1180,3 +1201,304 @@ def alert_mark_read(*, actor: Actor, alert_id: int) -> Alert:
             actor=actor, action="case.alert_read", target_type="cases.alert", target_id=alert.pk
         )
     return alert
+
+
+# --- correcting her record after intake ---------------------------------------------------
+#
+# The edit pages and the API correct what the intake recorded. Each service replaces one
+# record whole (the same checks as at intake), changes nothing when nothing changed, and
+# writes a timeline entry and an audit event naming the fields that changed, never their
+# values. Search indexes follow the sealed values they are built from; a change to where or
+# who he is runs the repeat-perpetrator check again (a flag once raised stays: the chiefs
+# were alerted, and a correction does not unsay that two files once matched).
+
+
+def _changed(record: object, new_values: dict[str, object]) -> list[str]:
+    return [name for name, value in new_values.items() if getattr(record, name) != value]
+
+
+def _fields(changed: Iterable[str]) -> list[str]:
+    return sorted(name.removesuffix("_id") for name in changed)
+
+
+def _born(case: CaseFile) -> date | None:
+    text = case.survivor.date_of_birth
+    return date.fromisoformat(text) if text and len(text) == 10 else None
+
+
+def _int_id(value: int | str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise NotFound from None
+    if not 0 < number < 2**63:
+        raise NotFound
+    return number
+
+
+@transaction.atomic
+def incident_update(
+    *, actor: Actor, case_id: uuid.UUID | str, incident_id: int, data: IncidentData
+) -> Incident:
+    """Correct one incident of the case (same checks as at intake). The GBVIMS core type is
+    derived again from the forms and acts; a new commune re-places the perpetrators and
+    runs the repeat-perpetrator check again. An incident of another case is not found."""
+    case = _case(actor, case_id, Action.EDIT)
+    incident = (
+        Incident.objects.select_for_update().filter(pk=_int_id(incident_id), case=case).first()
+    )
+    if incident is None:
+        raise NotFound
+    errors = FieldErrors()
+    clean = clean_incident(
+        data,
+        today=timezone.localdate(),
+        errors=errors,
+        known_communes=existing_communes([data.commune_id]),
+        prefix="",
+        born=_born(case),
+    )
+    errors.raise_if_any()
+    new_values: dict[str, object] = {
+        "occurred_on": clean.occurred_on,
+        "occurred_from": clean.occurred_from,
+        "occurred_to": clean.occurred_to,
+        "commune_id": clean.commune_id,
+        "forms": list(clean.forms),
+        "acts": list(clean.acts),
+        "context": list(clean.context),
+        "declined": list(clean.declined),
+    }
+    changed = _changed(incident, new_values)
+    if not changed:
+        return incident
+    previous_type = incident.gbvims_type
+    for name in changed:
+        setattr(incident, name, new_values[name])
+    incident.gbvims_type = classify(forms=clean.forms, acts=clean.acts)
+    incident.save()
+    repeats = 0
+    if "commune_id" in changed:
+        repeats = _flag_repeat_perpetrators(actor, case, _reindex_perpetrators(case))
+    fields = _fields(changed)
+    _timeline(
+        case,
+        actor,
+        "incident_updated",
+        incident=incident.pk,
+        fields=fields,
+        gbvims_type=incident.gbvims_type,
+        reclassified=incident.gbvims_type != previous_type,
+    )
+    _audit(
+        actor,
+        "case.incident_update",
+        case,
+        metadata={"incident": incident.pk, "fields": fields, "repeat_matches": repeats},
+    )
+    return incident
+
+
+@transaction.atomic
+def perpetrator_update(
+    *,
+    actor: Actor,
+    case_id: uuid.UUID | str,
+    perpetrator_id: uuid.UUID | str,
+    data: PerpetratorData,
+) -> Perpetrator:
+    """Correct what she said about one alleged perpetrator (same checks as at intake).
+
+    His blind indexes are rebuilt from the new values (the old name, phone or CIN no longer
+    finds him) and, when who he is changed, the repeat-perpetrator check runs again: another
+    survivor's file naming the same man flags both cases and alerts both chiefs."""
+    case = _case(actor, case_id, Action.EDIT)
+    perpetrator = (
+        Perpetrator.objects.select_for_update()
+        .select_related("data_key")
+        .filter(pk=_uuid(perpetrator_id), case=case)
+        .first()
+    )
+    if perpetrator is None:
+        raise NotFound
+    errors = FieldErrors()
+    clean = clean_perpetrator(data, errors=errors, prefix="")
+    errors.raise_if_any()
+    new_values: dict[str, object] = {
+        "full_name": clean.full_name,
+        "cin": clean.cin,
+        "phone": clean.phone,
+        "relationship": clean.relationship,
+        "age_range": clean.age_range or AgeRange.UNKNOWN,
+        "number_involved": clean.number_involved,
+        "declined": list(clean.declined),
+    }
+    changed = _changed(perpetrator, new_values)
+    if not changed:
+        return perpetrator
+    for name in changed:
+        setattr(perpetrator, name, new_values[name])
+    perpetrator.save()
+    repeats = 0
+    if {"full_name", "cin", "phone"} & set(changed):
+        search.index_perpetrator(perpetrator, unit_id=case.unit_id, communes=_case_communes(case))
+        repeats = _flag_repeat_perpetrators(actor, case, [perpetrator])
+    fields = _fields(changed)
+    _timeline(case, actor, "perpetrator_updated", perpetrator=str(perpetrator.pk), fields=fields)
+    _audit(
+        actor,
+        "case.perpetrator_update",
+        case,
+        metadata={"perpetrator": str(perpetrator.pk), "fields": fields, "repeat_matches": repeats},
+    )
+    return perpetrator
+
+
+MAX_DEPENDANT_AGE = 30
+
+
+def clean_dependant(data: DependantData, *, errors: FieldErrors, prefix: str = "") -> DependantData:
+    """The intake's checks of one child or dependant (``validate_intake`` applies the same)."""
+    p = prefix
+    if data.age is not None and not 0 <= data.age <= MAX_DEPENDANT_AGE:
+        errors.add(p + "age", _("Give an age between 0 and 30."))
+    first_name = data.first_name.strip()
+    if len(first_name) > 100:
+        errors.add(p + "first_name", MSG_TOO_LONG)
+    relationship = data.relationship.strip()
+    if len(relationship) > 32:
+        errors.add(p + "relationship", MSG_TOO_LONG)
+    declined: list[str] = []
+    for name in data.declined:
+        if name not in DEPENDANT_DECLINABLE:
+            errors.add(p + "declined", MSG_CHOICE)
+        elif name not in declined:
+            declined.append(name)
+    return replace(data, first_name=first_name, relationship=relationship, declined=declined)
+
+
+@transaction.atomic
+def dependant_add(*, actor: Actor, case_id: uuid.UUID | str, data: DependantData) -> Dependant:
+    """Record a child or other dependant at risk (first name sealed with her key)."""
+    case = _case(actor, case_id, Action.EDIT)
+    errors = FieldErrors()
+    clean = clean_dependant(data, errors=errors)
+    errors.raise_if_any()
+    dependant = Dependant(case=case, **asdict(clean))
+    dependant.save()
+    _timeline(case, actor, "dependant_added", dependant=dependant.pk, at_risk=dependant.at_risk)
+    _audit(actor, "case.dependant_add", case, metadata={"dependant": dependant.pk})
+    return dependant
+
+
+@transaction.atomic
+def dependant_update(
+    *, actor: Actor, case_id: uuid.UUID | str, dependant_id: int, data: DependantData
+) -> Dependant:
+    """Correct what was recorded about a child or dependant."""
+    case = _case(actor, case_id, Action.EDIT)
+    dependant = (
+        Dependant.objects.select_for_update().filter(pk=_int_id(dependant_id), case=case).first()
+    )
+    if dependant is None:
+        raise NotFound
+    errors = FieldErrors()
+    clean = clean_dependant(data, errors=errors)
+    errors.raise_if_any()
+    new_values: dict[str, object] = asdict(clean)
+    changed = _changed(dependant, new_values)
+    if not changed:
+        return dependant
+    for name in changed:
+        setattr(dependant, name, new_values[name])
+    dependant.save()
+    fields = _fields(changed)
+    _timeline(case, actor, "dependant_updated", dependant=dependant.pk, fields=fields)
+    _audit(
+        actor,
+        "case.dependant_update",
+        case,
+        metadata={"dependant": dependant.pk, "fields": fields},
+    )
+    return dependant
+
+
+# --- parsing one record (pages and API alike) ---------------------------------------------
+
+
+def _one_record(raw: dict[str, Any], key: str, prefix: str) -> IntakeData:
+    """Parse one record with the intake's own parser (``intake_from_dict``), so a page, the
+    API and the intake give the same messages; paths come back without the intake's prefix."""
+    try:
+        return intake_from_dict({key: raw} if key == "survivor" else {key: [raw]})
+    except InvalidInput as exc:
+        raise InvalidInput(
+            fields={path.removeprefix(prefix): messages for path, messages in exc.fields.items()}
+        ) from None
+
+
+def survivor_from_dict(raw: Mapping[str, Any]) -> SurvivorData:
+    """Her identity and contact record from JSON-like input (shape only, as at intake)."""
+    return _one_record(dict(raw), "survivor", "survivor.").survivor
+
+
+def dependant_from_dict(raw: Mapping[str, Any]) -> DependantData:
+    """One child or dependant from JSON-like input (shape only, as at intake)."""
+    return _one_record(dict(raw), "dependants", "dependants.0.").dependants[0]
+
+
+# --- scheduled sweeps (registered in CasesConfig.ready, run by ``manage.py run_schedule``) --
+
+DEFAULT_DRAFT_MAX_AGE = timedelta(days=7)
+SWEEP_BATCH = 200
+
+
+def intake_draft_max_age() -> timedelta:
+    days = getattr(settings, "HIMAYA_INTAKE_DRAFT_MAX_AGE_DAYS", None)
+    return timedelta(days=int(days)) if days else DEFAULT_DRAFT_MAX_AGE
+
+
+def intake_draft_sweep_abandoned(*, older_than: timedelta | None = None) -> int:
+    """Erase interviews abandoned for longer than ``older_than`` (the setting
+    ``HIMAYA_INTAKE_DRAFT_MAX_AGE_DAYS``, 7 days by default): each draft's data key is
+    crypto-shredded, so what she said in an interview nobody finished cannot be read again,
+    not even from a backup (the shred ledger). A submitted draft is never touched: its key
+    is hers now.
+
+    Run by the system (audited as such), a batch at a time, each draft in its own
+    transaction with its row locked and re-checked: an officer who resumes the interview at
+    that moment either saves first (the draft is then recent and kept) or finds it erased.
+    Idempotent; returns how many drafts were erased."""
+    cutoff = timezone.now() - (older_than if older_than is not None else intake_draft_max_age())
+    stale = IntakeDraft.objects.filter(
+        submitted_case__isnull=True, data_key__shredded_at__isnull=True, updated_at__lt=cutoff
+    )
+    erased = 0
+    last: uuid.UUID | None = None
+    while True:
+        batch = stale.filter(pk__gt=last) if last is not None else stale
+        ids = list(batch.order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+        if not ids:
+            return erased
+        last = ids[-1]
+        for draft_id in ids:
+            with transaction.atomic():
+                draft = (
+                    stale.select_for_update(of=("self",))
+                    .select_related("data_key")
+                    .filter(pk=draft_id)
+                    .first()
+                )
+                if draft is None:
+                    continue
+                data_key_shred(
+                    actor=SYSTEM, data_key=draft.data_key, reason="intake draft abandoned"
+                )
+                audit.record(
+                    actor=SYSTEM,
+                    action="intake_draft.expire",
+                    target_type="cases.intake_draft",
+                    target_id=str(draft.pk),
+                    metadata={"step": draft.step},
+                )
+                erased += 1

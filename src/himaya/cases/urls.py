@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from himaya.cases import views, views_evidence, views_intake
+from himaya.cases import views, views_edit, views_evidence, views_intake, views_notices
 
 app_name = "cases"
 urlpatterns = [
@@ -55,6 +55,29 @@ urlpatterns = [
         views.grant_end,
         name="grant_end",
     ),
+    # Correcting her record after intake (views_edit): her details, and each list.
+    path("<uuid:case_id>/edit/her/", views_edit.survivor_edit, name="survivor_edit"),
+    path("<uuid:case_id>/incidents/new/", views_edit.incident_add, name="incident_add"),
+    path(
+        "<uuid:case_id>/incidents/<int:incident_id>/edit/",
+        views_edit.incident_edit,
+        name="incident_edit",
+    ),
+    path("<uuid:case_id>/perpetrators/new/", views_edit.perpetrator_add, name="perpetrator_add"),
+    path(
+        "<uuid:case_id>/perpetrators/<uuid:perpetrator_id>/edit/",
+        views_edit.perpetrator_edit,
+        name="perpetrator_edit",
+    ),
+    path("<uuid:case_id>/dependants/new/", views_edit.dependant_add, name="dependant_add"),
+    path(
+        "<uuid:case_id>/dependants/<int:dependant_id>/edit/",
+        views_edit.dependant_edit,
+        name="dependant_edit",
+    ),
+    # Messages with her: her messages, the notices and their states, writing to her.
+    path("<uuid:case_id>/messages/", views_notices.thread, name="notices"),
+    path("<uuid:case_id>/messages/send/", views_notices.message_send, name="notices_send"),
     path("<uuid:case_id>/receipt/", views.receipt, name="receipt"),
     path("<uuid:case_id>/receipt.pdf", views.receipt_pdf, name="receipt_pdf"),
     # Evidence: upload (multipart), the list, and downloads (attachments, audited).

@@ -211,6 +211,10 @@ TIMELINE_LABELS: dict[str, Any] = {
     "survivor_updated": gettext_lazy("Her details updated"),
     "perpetrator_added": gettext_lazy("Alleged perpetrator added"),
     "incident_added": gettext_lazy("Incident added"),
+    "incident_updated": gettext_lazy("Incident corrected"),
+    "perpetrator_updated": gettext_lazy("Alleged perpetrator corrected"),
+    "dependant_added": gettext_lazy("Child or dependant added"),
+    "dependant_updated": gettext_lazy("Child or dependant corrected"),
 }
 
 
@@ -393,7 +397,7 @@ def search(request: HttpRequest, actor: Actor) -> HttpResponse:
 @require_GET
 @staff_view
 def alerts(request: HttpRequest, actor: Actor) -> HttpResponse:
-    if actor.role != "unit_chief" or actor.agency_id is None:
+    if not policies.may_read_alerts(actor):
         raise Http404
     rows = [
         {
@@ -525,6 +529,7 @@ _DESCRIBE: dict[str, Callable[[Mapping[str, Any], _Reader], list[str]]] = {
     "repeat_perpetrator": _contacts,
     "survivor_updated": lambda meta, _r: _labels(SURVIVOR_FIELD_LABELS, meta.get("fields")),
     "incident_added": lambda meta, _r: [_label(GBVIMS_LABELS, meta.get("gbvims_type"))],
+    "incident_updated": lambda meta, _r: [_label(GBVIMS_LABELS, meta.get("gbvims_type"))],
 }
 
 

@@ -17,6 +17,8 @@ from himaya.demo.accounts import (
     write_table,
 )
 from himaya.demo.cases import build_cases
+from himaya.demo.justice import build_justice
+from himaya.demo.referrals import build_referrals
 
 
 class Command(BaseCommand):
@@ -30,6 +32,8 @@ class Command(BaseCommand):
         password = demo_password()
         rows = ensure_demo_accounts(password=password)
         build_cases(out)
+        build_referrals(out)
+        build_justice(out)
         if verbose:
             self.stdout.write("")
             write_table(rows, password=password, out=self.stdout)
