@@ -59,3 +59,12 @@ def title(response: Response) -> str:
     found = _TITLE.search(body(response))
     assert found is not None, "the page has no <title>"
     return found.group(1)
+
+
+def shown(message: object, response: Response) -> str:
+    """``message`` as the page shows it: in the page's language, HTML-escaped."""
+    from django.utils import translation
+    from django.utils.html import escape
+
+    with translation.override(response.headers.get("Content-Language") or "en"):
+        return str(escape(str(message)))

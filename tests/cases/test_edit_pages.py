@@ -16,12 +16,21 @@ from django.utils.html import escape
 
 from himaya.accounts.roles import Role
 from himaya.cases import selectors, services
+from himaya.cases.forms_intake import MSG_BOTH
 from himaya.cases.intake import MSG_PHONE, MSG_UNKNOWN_COMMUNE, PerpetratorData, SurvivorData
 from himaya.cases.models import CaseFile, Dependant, Relationship, TimelineEntry
 from himaya.core.models import AuditEvent
 from himaya.network.models import Agency
 from tests.cases.helpers import Staff, days_ago, make_commune, make_unit, open_case
-from tests.cases.pages_helpers import body, case_url, comparable, signed_in, signed_staff, title
+from tests.cases.pages_helpers import (
+    body,
+    case_url,
+    comparable,
+    shown,
+    signed_in,
+    signed_staff,
+    title,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +156,7 @@ def test_an_answer_both_given_and_declined_must_be_one_or_the_other(
 ) -> None:
     response = client.post(url("survivor_edit", case), her_form(full_name_declined="on"))
     assert response.status_code == 422
-    assert "preferred not to say" in body(response)
+    assert shown(MSG_BOTH, response) in body(response)
     assert not TimelineEntry.objects.filter(case=case, kind="survivor_updated").exists()
 
 

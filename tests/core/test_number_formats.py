@@ -1,5 +1,6 @@
-"""Numbers shown grouped (``floatformat:"0g"``) are grouped by three in every language of the
-site, Arabic included; numbers in form fields are never grouped."""
+"""Numbers and dates in every language of the site. Numbers shown grouped
+(``floatformat:"0g"``) are grouped by three in every language of the site, Arabic included;
+numbers in form fields are never grouped."""
 
 from __future__ import annotations
 
@@ -30,3 +31,15 @@ def test_a_number_in_a_form_field_is_never_grouped() -> None:
     with translation.override("ar"):
         html = str(AgeForm(initial={"age": 12345})["age"])
     assert 'value="12345"' in html
+
+
+def test_arabic_dates_put_the_day_first_with_a_24_hour_clock() -> None:
+    from datetime import UTC, datetime
+
+    from django.utils.formats import date_format
+
+    moment = datetime(2026, 11, 30, 17, 4, tzinfo=UTC)
+    with translation.override("ar"):
+        shown = date_format(moment, "DATETIME_FORMAT")
+    assert shown.startswith("30 ")
+    assert shown.endswith("17:04")

@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from himaya.accounts.roles import Role
 from himaya.cases.models import Alert, AlertKind
+from himaya.justice import errors
 from himaya.justice.models import Complaint, Hearing, ProtectionMeasure
 from himaya.justice.states import ComplaintState
 from tests.cases.helpers import make_unit
-from tests.cases.pages_helpers import body, comparable, signed_in, signed_staff, title
+from tests.cases.pages_helpers import body, comparable, shown, signed_in, signed_staff, title
 from tests.justice.helpers import (
     forward,
     her_case,
@@ -112,7 +113,7 @@ def test_a_hearing_in_the_past_comes_back_with_the_message_on_its_field() -> Non
         headers={"Accept-Language": "en"},
     )
     assert response.status_code == 422
-    assert "The hearing date is in the past" in body(response)
+    assert shown(errors.HEARING_IN_PAST, response) in body(response)
     assert not Hearing.objects.exists()
 
 
@@ -134,7 +135,7 @@ def test_a_measure_ending_before_its_start_comes_back_on_the_page() -> None:
         headers={"Accept-Language": "en"},
     )
     assert response.status_code == 422
-    assert "The end must not come before the start" in body(response)
+    assert shown(errors.END_BEFORE_START, response) in body(response)
     assert not ProtectionMeasure.objects.exists()
 
 
@@ -167,7 +168,7 @@ def test_forwarding_without_consent_on_the_page_says_why_next_to_the_field() -> 
         reverse("justice:forward", args=[case.pk]), {}, headers={"Accept-Language": "en"}
     )
     assert response.status_code == 422
-    assert "has not agreed to share her file with the prosecutor" in body(response)
+    assert shown(errors.NO_CONSENT, response) in body(response)
     assert not Complaint.objects.exists()
 
 

@@ -135,3 +135,11 @@ def refer_to_shelter(world: World, case: CaseFile, **overrides: Any) -> Referral
     return services.referral_send(
         actor=actor, case_id=case.pk, data=services.ServiceReferralData(**data)
     )
+
+
+def english(message: object) -> str:
+    """A refusal's message in English, whatever language an earlier request left active."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        return str(message)

@@ -17,6 +17,7 @@ from himaya.referrals.models import Danger, FirstContact, Referral, ReferralKind
 from himaya.referrals.states import ReferralState
 from tests.referrals.helpers import (
     SURVIVOR_NAME,
+    english,
     make_world,
     refer_first_contact,
 )
@@ -167,7 +168,7 @@ def test_accepting_a_withdrawn_referral_says_it_was_withdrawn() -> None:
     services.referral_withdraw(actor=world.focal, referral_id=referral.pk)
     with pytest.raises(Conflict) as caught:
         services.referral_accept(actor=world.officer, referral_id=referral.pk)
-    assert "withdrawn" in str(caught.value.message)
+    assert "withdrawn" in english(caught.value.message)
     assert Referral.objects.get(pk=referral.pk).case_id is None
 
 

@@ -61,6 +61,8 @@ def main() -> int:
                 forms += [forms[-1]] * (nplurals - len(forms))
                 entry.msgstr = dict(enumerate(forms[:nplurals]))
             entry.flags.discard("fuzzy")
+            # The previous msgid only explains a fuzzy guess: gone with it.
+            entry.comments = [c for c in entry.comments if not c.startswith("#|")]
             if language == "zgh" and ZGH_NOTE not in entry.comments:
                 entry.comments.insert(0, ZGH_NOTE)
             filled += 1

@@ -61,7 +61,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, JpegImagePlugin
 
@@ -154,11 +154,11 @@ _REQUIRED = _("This field is required.")
 
 def _too_large() -> str:
     limit = max(1, max_bytes() // (1024 * 1024))
-    return _t("This file is too large. The limit is %(limit)s MB.") % {"limit": limit}
+    return gettext("This file is too large. The limit is %(limit)s MB.") % {"limit": limit}
 
 
 def _too_many_pixels() -> str:
-    return _t("This image has too many pixels. The limit is %(limit)s megapixels.") % {
+    return gettext("This image has too many pixels. The limit is %(limit)s megapixels.") % {
         "limit": max(1, max_pixels() // 1_000_000)
     }
 

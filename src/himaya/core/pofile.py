@@ -371,9 +371,12 @@ def serialize_po(catalog: PoCatalog) -> str:
     """Write ``catalog`` back as a ``.po`` file (``makemessages`` re-wraps long lines)."""
     blocks: list[str] = []
     for entry in catalog.entries:
-        lines = list(entry.comments)
+        # GNU order: translator, extracted and reference comments, then flags, then the
+        # previous msgid (``#|``), which msgfmt refuses before the flags.
+        lines = [c for c in entry.comments if not c.startswith("#|")]
         if entry.flags:
             lines.append("#, " + ", ".join(sorted(entry.flags)))
+        lines.extend(c for c in entry.comments if c.startswith("#|"))
         if entry.msgctxt is not None:
             lines.append(_po_string("msgctxt", entry.msgctxt))
         lines.append(_po_string("msgid", entry.msgid))

@@ -78,7 +78,7 @@ def build_cases(stdout: Writer | None = None, *, count: int = 18, seed: int = 10
                 date_of_birth=born,
                 residence_commune_id=commune_id,
                 preferred_language=rng.choice(["ar", "fr", "ary"]),
-                safe_contact={"channel": "phone", "may_leave_message": False},
+                safe_contact={"channel": "phone_call", "may_leave_message": False},
             ),
             incidents=[
                 IncidentData(

@@ -30,7 +30,7 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -280,7 +280,7 @@ def _form_page(
             return _render(request, lang, "refused.html", status=429)
         if pressure.suspicious:
             a, b = _question(state)
-            context["question"] = _t("How much is %(a)s + %(b)s? Write the number.") % {
+            context["question"] = gettext("How much is %(a)s + %(b)s? Write the number.") % {
                 "a": a,
                 "b": b,
             }
@@ -298,18 +298,18 @@ def _summary(state: wizard.State) -> list[tuple[str, str]]:
     chosen = state.get("what", "forms_", [])
     rows: list[tuple[str, str]] = []
     if isinstance(chosen, list) and chosen:
-        rows.append((_t("What happened"), "; ".join(str(labels.get(c, "")) for c in chosen)))
+        rows.append((gettext("What happened"), "; ".join(str(labels.get(c, "")) for c in chosen)))
     when = dict(wizard.WHEN_CHOICES).get(str(state.get("when", "when")), "")
     if when:
-        rows.append((_t("When"), f"{when} {state.get('when', 'day')}".strip()))
+        rows.append((gettext("When"), f"{when} {state.get('when', 'day')}".strip()))
     communes = dict(wizard.commune_choices(str(state.get("where", "province"))))
-    rows.append((_t("Where"), str(communes.get(str(state.get("place", "commune")), "—"))))
+    rows.append((gettext("Where"), str(communes.get(str(state.get("place", "commune")), "—"))))
     contact = dict(wizard.CONTACT_CHOICES).get(str(state.get("contact", "channel")), "")
     if contact:
-        rows.append((_t("Contact"), str(contact)))
+        rows.append((gettext("Contact"), str(contact)))
     name = str(state.get("identity", "full_name"))
     if name:
-        rows.append((_t("Name"), name))
+        rows.append((gettext("Name"), name))
     return rows
 
 
@@ -377,7 +377,7 @@ def _submit(request: HttpRequest, lang: str, state: wizard.State, form: Any) -> 
                 state,
                 "review",
                 form,
-                errors={"answer": [_t("This is not the right number. Try again.")]},
+                errors={"answer": [gettext("This is not the right number. Try again.")]},
                 status=422,
             )
     elif pressure.suspicious and not pow_valid:
@@ -432,7 +432,7 @@ def _first_error(exc: InvalidInput) -> tuple[str, str, list[Any]]:
     for name, messages in (exc.fields or {}).items():
         step, field = wizard.FIELD_STEPS.get(str(name), ("review", "__all__"))
         return step, field, list(messages)
-    return "review", "__all__", [_t("Something is not right. Check your answers.")]
+    return "review", "__all__", [gettext("Something is not right. Check your answers.")]
 
 
 @portal_page
@@ -445,10 +445,10 @@ def receipt(request: HttpRequest, lang: str) -> HttpResponseBase:
     except signing.BadSignature:
         raise Http404 from None
     lines = [
-        _t("Receipt"),
-        f"{_t('Reference')}: {data.get('r', '')}",
-        f"{_t('Date')}: {data.get('d', '')}",
-        _t("Keep your codename apart from this receipt."),
+        gettext("Receipt"),
+        f"{gettext('Reference')}: {data.get('r', '')}",
+        f"{gettext('Date')}: {data.get('d', '')}",
+        gettext("Keep your codename apart from this receipt."),
     ]
     response = HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="note.txt"'
@@ -470,9 +470,9 @@ def follow(request: HttpRequest, lang: str) -> HttpResponseBase:
         session.session_open(response, case=result.case)
         return response
     messages = {
-        "not_found": _t("This codename was not found. Check it and try again."),
-        "typo": _t("A word or the number seems mistyped. Check each word and the number."),
-        "blocked": _t("Too many tries. Wait %(minutes)s minutes, or call the numbers above.")
+        "not_found": gettext("This codename was not found. Check it and try again."),
+        "typo": gettext("A word or the number seems mistyped. Check each word and the number."),
+        "blocked": gettext("Too many tries. Wait %(minutes)s minutes, or call the numbers above.")
         % {"minutes": result.minutes},
     }
     return _render(
@@ -616,11 +616,11 @@ def breach(request: HttpRequest, lang: str, current: PortalSession) -> HttpRespo
             sent = True
             description = ""
         except NotFound:
-            errors = {"measure": [_t("Choose one of the answers.")]}
+            errors = {"measure": [gettext("Choose one of the answers.")]}
         except InvalidInput as exc:
             errors = {str(k): list(v) for k, v in (exc.fields or {}).items()}
         except HimayaError:
-            errors = {"measure": [_t("Something is not right. Check your answers.")]}
+            errors = {"measure": [gettext("Something is not right. Check your answers.")]}
     return _case_render(
         request,
         lang,

@@ -13,3 +13,9 @@ inputs and hidden fields (ids, ages, years), which then no longer read back.
 DECIMAL_SEPARATOR = ","
 THOUSAND_SEPARATOR = "."
 NUMBER_GROUPING = 3
+
+# Dates and times as written in Morocco: day first, 24-hour clock. Django's Arabic dates
+# already put the day first ("15 يناير، 2026"), but its date-with-time puts the month first
+# with a 12-hour clock ("نوفمبر 30, 2026, 5:04 ص").
+DATETIME_FORMAT = "j F، Y، H:i"
+TIME_FORMAT = "H:i"
