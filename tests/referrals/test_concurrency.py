@@ -20,6 +20,7 @@ from himaya.referrals.models import Referral
 from himaya.referrals.states import ReferralState
 from tests.referrals.helpers import (
     case_with_consent,
+    english,
     make_world,
     refer_first_contact,
     refer_to_shelter,
@@ -43,7 +44,8 @@ def _race(steps: list[Callable[[], object]]) -> list[str]:
             step()
             return "ok"
         except Conflict as exc:
-            return f"conflict: {exc.message}"
+            # A thread starts in the site's default language: read the message in English.
+            return f"conflict: {english(exc.message)}"
         finally:
             connection.close()
 
