@@ -183,8 +183,11 @@ def test_guessing_the_end_of_a_codename_is_limited_per_codename(
 
 
 def _vary(code: str, n: int) -> str:
+    """A wrong codename with the same first words: its last word swapped for another (never
+    the real one: the generated codename may itself end with one of these words)."""
     words = code.split()[:-1]
-    words[-1] = ["table", "chaise", "jardin", "lampe"][n]
+    others = [w for w in ("table", "chaise", "jardin", "lampe", "fenetre") if w != words[-1]]
+    words[-1] = others[n]
     return " ".join([*words, check_digits(words)])
 
 
