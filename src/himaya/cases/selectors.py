@@ -215,15 +215,42 @@ def _keyset(
     return Page(items=rows, next_cursor=next_cursor, limit=size)
 
 
+# What the staff queue page shows of a case (no names: see cases.views). Loading only these
+# columns keeps the page from reading her sealed record, its data key and the sealed
+# narrative of fifty cases it never displays.
+QUEUE_FACTS = (
+    "id",
+    "reference",
+    "unit_id",
+    "state",
+    "channel",
+    "created_at",
+    "next_due_on",
+    "repeat_perpetrator",
+    "suspected_automated",
+    "assigned_to_id",
+    "assigned_to__id",
+    "assigned_to__username",
+    "assigned_to__display_name",
+)
+
+
 def unit_queue(
-    *, actor: Actor, view: str, cursor: str | None = None, limit: int | None = None
+    *,
+    actor: Actor,
+    view: str,
+    cursor: str | None = None,
+    limit: int | None = None,
+    with_survivor: bool = True,
 ) -> Page[CaseFile]:
     """One keyset page of the unit's work list, each served by its own index:
 
     ``new`` (still active and not yet taken by an officer; newest first), ``mine`` (assigned
     to me, not closed), ``overdue`` (a task past due; most overdue first),
-    ``awaiting_approval`` (closure requested). Only the unit's own staff; cases come with her
-    record and its key joined, so showing names costs no further query. One audit event per page.
+    ``awaiting_approval`` (closure requested). Only the unit's own staff. With
+    ``with_survivor`` (the API, which shows names) cases come with her record and its key
+    joined, so showing names costs no further query; without it (the page, which shows
+    facts only) only ``QUEUE_FACTS`` are read. One audit event per page.
     """
     if actor.agency_id is None or not policies.is_unit_staff(actor, actor.agency_id):
         raise PermissionDenied
@@ -232,7 +259,10 @@ def unit_queue(
     except ValueError:
         raise InvalidInput(fields={"view": [_("Choose a value from the list.")]}) from None
     unit = actor.agency_id
-    base = CaseFile.objects.select_related("survivor", "survivor__data_key", "assigned_to")
+    if with_survivor:
+        base = CaseFile.objects.select_related("survivor", "survivor__data_key", "assigned_to")
+    else:
+        base = CaseFile.objects.select_related("assigned_to").only(*QUEUE_FACTS)
     order_by, descending = "created_at", True
     match chosen:
         case QueueView.NEW:

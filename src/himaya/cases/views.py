@@ -232,10 +232,14 @@ def queue(request: HttpRequest, actor: Actor) -> HttpResponse:
         tab = QueueView.NEW
     cursor = request.GET.get("cursor") or None
     try:
-        page = selectors.unit_queue(actor=actor, view=tab, cursor=cursor, limit=QUEUE_PER_PAGE)
+        page = selectors.unit_queue(
+            actor=actor, view=tab, cursor=cursor, limit=QUEUE_PER_PAGE, with_survivor=False
+        )
     except InvalidInput:
         messages.warning(request, _("That page link had expired: here is the first page."))
-        page = selectors.unit_queue(actor=actor, view=tab, limit=QUEUE_PER_PAGE)
+        page = selectors.unit_queue(
+            actor=actor, view=tab, limit=QUEUE_PER_PAGE, with_survivor=False
+        )
         cursor = None
     tabs = [
         {
