@@ -16,12 +16,14 @@ from django.test import RequestFactory
 from himaya.core.actor import SYSTEM, Actor
 from himaya.core.audit import (
     AuditRecordError,
+    Planned,
     create_checkpoint,
     event_hash,
     events_for_actor,
     events_for_target,
     install_append_only_triggers,
     record,
+    record_many,
     verify_chain,
 )
 from himaya.core.middleware import RequestIdMiddleware
@@ -80,6 +82,47 @@ def test_events_link_into_one_chain_with_increasing_sequence() -> None:
     head = AuditChainHead.objects.get()
     assert (head.sequence, head.hash) == (5, events[-1].hash)
     assert verify_chain(public_keys={}).ok
+
+
+@pytest.mark.django_db
+def test_several_events_appended_at_once_chain_as_if_appended_one_by_one(
+    django_assert_num_queries: Callable[..., object],
+) -> None:
+    first = record(actor=OFFICER, action="case.read", target_type="case", target_id=1)
+    planned = [
+        Planned(action="datakey.create", target_type="core.datakey", target_id="k1"),
+        Planned(action="datakey.create", target_type="core.datakey", target_id="k2"),
+        Planned(action="case.open", target_type="case", target_id=2, metadata={"n": 1}),
+    ]
+    # Lock the head, insert every row, move the head: three queries for three events.
+    with django_assert_num_queries(3):  # type: ignore[attr-defined]
+        events = record_many(actor=OFFICER, events=planned)
+
+    assert [event.sequence for event in events] == [2, 3, 4]
+    assert [event.action for event in events] == ["datakey.create", "datakey.create", "case.open"]
+    assert events[0].prev_hash == first.hash
+    for previous, event in itertools.pairwise(events):
+        assert event.prev_hash == previous.hash
+    stored = {e.sequence: e for e in AuditEvent.objects.filter(sequence__gte=2)}
+    assert {event.sequence: event.pk for event in events} == {s: e.pk for s, e in stored.items()}
+    assert [stored[event.sequence].hash for event in events] == [event.hash for event in events]
+    head = AuditChainHead.objects.get()
+    assert (head.sequence, head.hash) == (4, events[-1].hash)
+    assert verify_chain(public_keys={}).ok
+    assert record_many(actor=OFFICER, events=[]) == []
+
+
+@pytest.mark.django_db
+def test_one_bad_event_among_several_appends_none() -> None:
+    with pytest.raises(AuditRecordError):
+        record_many(
+            actor=OFFICER,
+            events=[
+                Planned(action="case.read", target_type="case", target_id=1),
+                Planned(action="case.read", target_type="case", target_id="Fatima Tazi"),
+            ],
+        )
+    assert not AuditEvent.objects.exists()
 
 
 @pytest.mark.django_db

@@ -26,7 +26,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from himaya.cases import evidence as evidence_module
@@ -44,18 +43,14 @@ from himaya.cases.intake import (
     validate_intake,
 )
 from himaya.cases.models import (
-    AgeRange,
     AlertKind,
     CaseFile,
     Channel,
-    Consent,
-    Dependant,
     Evidence,
     Gender,
     LegalBasis,
     NoticeEvent,
     Relationship,
-    Survivor,
     TimelineEntry,
 )
 from himaya.cases.services import (
@@ -63,16 +58,16 @@ from himaya.cases.services import (
     _alert,
     _audit,
     _existing_case,
-    _incident,
-    _lock_counter,
-    _seal_perpetrator,
+    _refuse_replay,
+    _Replayed,
+    _take_reference,
     _timeline,
+    open_case_records,
 )
 from himaya.core import audit
 from himaya.core.actor import Actor
-from himaya.core.crypto import data_key_create, open_data_key, seal
+from himaya.core.crypto import open_data_key, seal
 from himaya.core.errors import InvalidInput, KeyUnavailable, NotFound
-from himaya.core.models import DataKey
 from himaya.network import routing
 from himaya.network.errors import UnknownCommune
 
@@ -277,6 +272,9 @@ def case_open_online_with_outcome(
     try:
         with transaction.atomic():
             return _open_online(unit_id=unit_id, report=report, data=data, key=key)
+    except _Replayed as replay:
+        _audit(PORTAL, "case.open_replayed", replay.case)
+        return IntakeOutcome(case=replay.case, created=False)
     except IntegrityError:
         existing = _existing_case(unit_id, key)
         if existing is None:
@@ -288,71 +286,24 @@ def case_open_online_with_outcome(
 def _open_online(
     *, unit_id: int, report: OnlineReport, data: IntakeData, key: str
 ) -> IntakeOutcome:
-    year = timezone.localdate().year
-    counter = _lock_counter(unit_id, year)
-    existing = _existing_case(unit_id, key)
-    if existing is not None:
-        _audit(PORTAL, "case.open_replayed", existing)
-        return IntakeOutcome(case=existing, created=False)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    reference = f"U{unit_id:04d}-{year}-{counter.last:05d}"
-
+    reference = _take_reference(unit_id)
+    _refuse_replay(unit_id, key)
     person = data.survivor
     contact = dict(person.safe_contact or {})
     # The portal inbox is always a way to reach her: she holds the codename.
     contact["portal"] = True
-    survivor = Survivor(
-        data_key=data_key_create(actor=PORTAL, kind=DataKey.Kind.SURVIVOR),
-        full_name=person.full_name,
-        cin=person.cin,
-        phone=person.phone,
-        date_of_birth=person.date_of_birth.isoformat() if person.date_of_birth else "",
-        age_range=person.age_range or AgeRange.UNKNOWN,
-        residence_commune_id=person.residence_commune_id,
-        preferred_language=person.preferred_language,
-        safe_contact=contact,
-        declined=list(person.declined),
-    )
-    survivor.save()
-    interview = data.interview
-    case = CaseFile(
-        reference=reference,
+    case, perpetrators = open_case_records(
+        actor=PORTAL,
         unit_id=unit_id,
-        survivor=survivor,
+        reference=reference,
+        key=key,
+        data=data,
         channel=Channel.ONLINE,
-        legal_basis=data.legal_basis,
-        narrative=data.narrative,
-        interviewer_gender=interview.interviewer_gender,
-        interviewer_gender_chosen=interview.interviewer_gender_chosen,
-        idempotency_key=key,
-        created_by=None,
+        created_by_id=None,
+        safe_contact=contact,
         suspected_automated=report.suspected_automated,
     )
-    case.save()
-    search.index_survivor(survivor, unit_id=unit_id)
-    for incident in data.incidents:
-        _incident(case, incident)
-    perpetrators = [_seal_perpetrator(PORTAL, case, p) for p in data.perpetrators]
-    communes = [person.residence_commune_id, *(i.commune_id for i in data.incidents)]
-    for perpetrator in perpetrators:
-        search.index_perpetrator(perpetrator, unit_id=unit_id, communes=communes)
-    Dependant.objects.bulk_create(
-        Dependant(
-            case=case,
-            at_risk=d.at_risk,
-            declined=list(d.declined),
-        )
-        for d in data.dependants
-    )
-    for consent in data.consents:
-        Consent.objects.create(
-            case=case,
-            purpose=consent.purpose,
-            granted=consent.granted,
-            scope=list(consent.scope),
-            recorded_by=None,
-        )
+    survivor = case.survivor
     _timeline(
         case,
         None,

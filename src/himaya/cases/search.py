@@ -42,6 +42,7 @@ from django.db import connection
 from django.db.models import Model, Q
 
 from himaya.cases.models import AgeRange, CaseFile, Perpetrator, Survivor
+from himaya.core import blind_index
 from himaya.core.blind_index import (
     BlindIndex,
     index_replace_all,
@@ -67,9 +68,12 @@ __all__ = [
     "SearchResult",
     "SurvivorQuery",
     "UnitMatch",
+    "index_new_case",
     "index_perpetrator",
     "index_survivor",
+    "perpetrator_entries",
     "perpetrator_matches",
+    "survivor_entries",
     "survivor_matches",
     "survivors_by_name_in_unit",
 ]
@@ -171,41 +175,74 @@ def _parse_date(value: object) -> date | None:
     return None
 
 
-def index_survivor(survivor: Survivor, *, unit_id: int) -> None:
-    """Replace her entries for every survivor purpose from her current (plaintext) values."""
+def survivor_entries(survivor: Survivor, *, unit_id: int) -> dict[BlindIndex, list[str]]:
+    """Her terms for every survivor purpose, from her current (plaintext) values."""
     name = _plain(survivor.full_name)
     terms = match_terms(
         name,
         date_of_birth=_parse_date(survivor.date_of_birth),
         communes=[survivor.residence_commune_id],
     )
+    return {
+        SURVIVOR_PHONE: [_plain(survivor.phone)],
+        SURVIVOR_CIN: [_plain(survivor.cin)],
+        SURVIVOR_NAME: name_terms(name, unit_id=unit_id),
+        SURVIVOR_MATCH: [term for group in terms.values() for term in group],
+    }
+
+
+def perpetrator_entries(
+    perpetrator: Perpetrator, *, unit_id: int, communes: Iterable[int | None]
+) -> dict[BlindIndex, list[str]]:
+    """His terms; ``communes`` are where the case places him (her residence, incidents)."""
+    name = _plain(perpetrator.full_name)
+    terms = match_terms(name, communes=communes)
+    return {
+        PERPETRATOR_PHONE: [_plain(perpetrator.phone)],
+        PERPETRATOR_CIN: [_plain(perpetrator.cin)],
+        PERPETRATOR_NAME: name_terms(name, unit_id=unit_id),
+        PERPETRATOR_MATCH: [term for group in terms.values() for term in group],
+    }
+
+
+def index_survivor(survivor: Survivor, *, unit_id: int) -> None:
+    """Replace her entries for every survivor purpose from her current (plaintext) values."""
     index_replace_all(
         obj=survivor,
         data_key_id=survivor.data_key_id,
-        values={
-            SURVIVOR_PHONE: [_plain(survivor.phone)],
-            SURVIVOR_CIN: [_plain(survivor.cin)],
-            SURVIVOR_NAME: name_terms(name, unit_id=unit_id),
-            SURVIVOR_MATCH: [term for group in terms.values() for term in group],
-        },
+        values=survivor_entries(survivor, unit_id=unit_id),
     )
 
 
 def index_perpetrator(
     perpetrator: Perpetrator, *, unit_id: int, communes: Iterable[int | None]
 ) -> None:
-    """His entries; ``communes`` are where the case places him (her residence, incidents)."""
-    name = _plain(perpetrator.full_name)
-    terms = match_terms(name, communes=communes)
+    """Replace his entries (see ``perpetrator_entries``)."""
     index_replace_all(
         obj=perpetrator,
         data_key_id=perpetrator.data_key_id,
-        values={
-            PERPETRATOR_PHONE: [_plain(perpetrator.phone)],
-            PERPETRATOR_CIN: [_plain(perpetrator.cin)],
-            PERPETRATOR_NAME: name_terms(name, unit_id=unit_id),
-            PERPETRATOR_MATCH: [term for group in terms.values() for term in group],
-        },
+        values=perpetrator_entries(perpetrator, unit_id=unit_id, communes=communes),
+    )
+
+
+def index_new_case(
+    survivor: Survivor,
+    perpetrators: Iterable[Perpetrator],
+    *,
+    unit_id: int,
+    communes: Iterable[int | None],
+) -> None:
+    """Index a case's new survivor record and the men it names, in one insert (they have
+    no entries yet: nothing to delete)."""
+    where = list(communes)
+    blind_index.index_new(
+        [
+            (survivor, survivor.data_key_id, survivor_entries(survivor, unit_id=unit_id)),
+            *(
+                (p, p.data_key_id, perpetrator_entries(p, unit_id=unit_id, communes=where))
+                for p in perpetrators
+            ),
+        ]
     )
 
 

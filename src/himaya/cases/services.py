@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -76,7 +76,7 @@ from himaya.cases.policies import ALL_GROUPS, Action
 from himaya.cases.states import ACTIVE_STATES, CaseState, ClosureReason, can_transition
 from himaya.core import audit
 from himaya.core.actor import SYSTEM, Actor, person_id
-from himaya.core.crypto import data_key_create
+from himaya.core.crypto import data_key_create, data_keys_create
 from himaya.core.errors import (
     InvalidInput,
     NotFound,
@@ -226,7 +226,14 @@ def _seal_perpetrator(actor: Actor, case: CaseFile, data: PerpetratorData) -> Pe
 
 
 def _incident(case: CaseFile, data: IncidentData) -> Incident:
-    return Incident.objects.create(
+    incident = _incident_row(case, data)
+    incident.save()
+    return incident
+
+
+def _incident_row(case: CaseFile, data: IncidentData) -> Incident:
+    """An unsaved incident (``_incident`` saves one; an intake bulk-inserts them)."""
+    return Incident(
         case=case,
         occurred_on=data.occurred_on,
         occurred_from=data.occurred_from,
@@ -260,12 +267,17 @@ def _refresh_next_due(case: CaseFile) -> None:
 
 
 def _flag_repeat_perpetrators(
-    actor: Actor, case: CaseFile, perpetrators: Iterable[Perpetrator]
+    actor: Actor,
+    case: CaseFile,
+    perpetrators: Iterable[Perpetrator],
+    communes: Sequence[int | None] | None = None,
 ) -> int:
     """Flag this case and the other survivors' cases naming the same man; alert each unit
     chief involved with the other unit to contact. No content crosses units: the alert
-    names the unit, never the other case. Returns how many other cases matched."""
-    communes = _case_communes(case)
+    names the unit, never the other case. Returns how many other cases matched.
+    ``communes``: where the case places him, when the caller already knows (else read)."""
+    if communes is None:
+        communes = _case_communes(case)
     matches: dict[uuid.UUID, search.PerpetratorMatch] = {}
     for perpetrator in perpetrators:
         for match in search.perpetrator_matches(
@@ -334,19 +346,142 @@ def _reindex_perpetrators(case: CaseFile) -> list[Perpetrator]:
 # --- opening a case -----------------------------------------------------------------------
 
 
-def _lock_counter(unit_id: int, year: int) -> UnitCounter:
-    """The unit's counter for the year, locked: opening cases in one unit is serialized
-    here (PostgreSQL row lock; SQLite already holds the write lock), which also makes the
-    idempotency check below race-free. Two first openers of a year agree through the
-    unique constraint: the second inserts nothing, then waits for the lock."""
-    UnitCounter.objects.bulk_create(
-        [UnitCounter(unit_id=unit_id, year=year, last=0)], ignore_conflicts=True
+def _take_reference(unit_id: int) -> str:
+    """The unit's next reference for this year, taken in one statement that also locks the
+    counter row until the transaction ends: opening cases in one unit is serialized here
+    (PostgreSQL row lock; SQLite already holds the write lock), which makes the idempotency
+    check that follows race-free. Two first openers of a year agree through the unique
+    constraint (the second waits, then increments). A replay found after this rolls the
+    transaction back (``_Replayed``), so a number is never spent on nothing."""
+    year = timezone.localdate().year
+    table = UnitCounter._meta.db_table  # fixed by the model
+    sql = (
+        f"INSERT INTO {table} (unit_id, year, last) VALUES (%s, %s, 1) "  # noqa: S608  # nosec B608
+        f"ON CONFLICT (unit_id, year) DO UPDATE SET last = {table}.last + 1 RETURNING last"
     )
-    return UnitCounter.objects.select_for_update().get(unit_id=unit_id, year=year)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [unit_id, year])
+        row = cursor.fetchone()
+    return f"U{unit_id:04d}-{year}-{int(row[0]):05d}"
+
+
+class _Replayed(Exception):
+    """The key (or the draft) already opened a case: raised inside the opening
+    transaction, so the reference number just taken is rolled back with it."""
+
+    def __init__(self, case: CaseFile) -> None:
+        super().__init__()
+        self.case = case
+
+
+def _refuse_replay(unit_id: int, key: str) -> None:
+    existing = _existing_case(unit_id, key)
+    if existing is not None:
+        raise _Replayed(existing)
 
 
 def _existing_case(unit_id: int, key: str) -> CaseFile | None:
     return CaseFile.objects.filter(unit_id=unit_id, idempotency_key=key).first()
+
+
+def open_case_records(
+    *,
+    actor: Actor,
+    unit_id: int,
+    reference: str,
+    key: str,
+    data: IntakeData,
+    channel: str,
+    created_by_id: int | None,
+    survivor_key: DataKey | None = None,
+    safe_contact: dict[str, Any] | None = None,
+    suspected_automated: bool = False,
+) -> tuple[CaseFile, list[Perpetrator]]:
+    """Write a new case's records, in the caller's transaction (after ``_take_reference``):
+    her survivor record, the file, incidents, the men she names, dependants, consents, and
+    their blind-index entries. Shared by the staff intake and the portal
+    (``cases.online``); each does its own alerts, timeline and audit around it.
+
+    Bulk where the rows are many: one INSERT for the data keys (and one audit append for
+    them), one each for incidents, perpetrators, dependants, consents and index entries.
+    ``survivor_key``: hers already exists (an interrupted intake's draft, a focal point's
+    first contact), so her record is sealed under it.
+    """
+    person = data.survivor
+    kinds = [DataKey.Kind.PERSON] * len(data.perpetrators)
+    if survivor_key is None:
+        kinds.insert(0, DataKey.Kind.SURVIVOR)
+    keys = data_keys_create(actor=actor, kinds=kinds)
+    if survivor_key is None:
+        survivor_key = keys.pop(0)
+    survivor = Survivor(
+        data_key=survivor_key,
+        full_name=person.full_name,
+        cin=person.cin,
+        phone=person.phone,
+        address=person.address,
+        date_of_birth=person.date_of_birth.isoformat() if person.date_of_birth else "",
+        age_range=person.age_range or AgeRange.UNKNOWN,
+        residence_commune_id=person.residence_commune_id,
+        preferred_language=person.preferred_language,
+        safe_contact=person.safe_contact if safe_contact is None else safe_contact,
+        declined=list(person.declined),
+    )
+    survivor.save()
+    interview = data.interview
+    case = CaseFile(
+        reference=reference,
+        unit_id=unit_id,
+        survivor=survivor,
+        state=CaseState.OPEN,
+        channel=channel,
+        legal_basis=data.legal_basis,
+        narrative=data.narrative,
+        private_room=interview.private_room,
+        interviewer_gender=interview.interviewer_gender,
+        interviewer_gender_chosen=interview.interviewer_gender_chosen,
+        interpreter_language=interview.interpreter_language,
+        others_present=interview.others_present,
+        idempotency_key=key,
+        created_by_id=created_by_id,
+        suspected_automated=suspected_automated,
+    )
+    case.save()
+    Incident.objects.bulk_create(_incident_row(case, incident) for incident in data.incidents)
+    perpetrators = Perpetrator.objects.bulk_create(
+        Perpetrator(
+            case=case,
+            data_key=data_key,
+            full_name=p.full_name,
+            cin=p.cin,
+            phone=p.phone,
+            relationship=p.relationship,
+            age_range=p.age_range or AgeRange.UNKNOWN,
+            number_involved=p.number_involved,
+            declined=list(p.declined),
+        )
+        for p, data_key in zip(data.perpetrators, keys, strict=True)
+    )
+    Dependant.objects.bulk_create(
+        Dependant(case=case, **asdict(dependant)) for dependant in data.dependants
+    )
+    Consent.objects.bulk_create(
+        Consent(
+            case=case,
+            purpose=consent.purpose,
+            granted=consent.granted,
+            scope=list(consent.scope),
+            recorded_by_id=created_by_id,
+        )
+        for consent in data.consents
+    )
+    search.index_new_case(survivor, perpetrators, unit_id=unit_id, communes=_intake_communes(data))
+    return case, perpetrators
+
+
+def _intake_communes(data: IntakeData) -> list[int | None]:
+    """Where an intake places him: her residence and every incident's commune."""
+    return [data.survivor.residence_commune_id, *(i.commune_id for i in data.incidents)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,6 +541,9 @@ def case_open_with_outcome(
     try:
         with transaction.atomic():
             return _open(actor=actor, unit_id=unit_id, data=clean, key=key, draft_id=draft_id)
+    except _Replayed as replay:
+        _audit(actor, "case.open_replayed", replay.case)
+        return IntakeOutcome(case=replay.case, created=False)
     except IntegrityError:
         existing = _existing_case(unit_id, key)
         if existing is None:
@@ -422,12 +560,8 @@ def _open(
     key: str,
     draft_id: uuid.UUID | str | None,
 ) -> IntakeOutcome:
-    year = timezone.localdate().year
-    counter = _lock_counter(unit_id, year)
-    existing = _existing_case(unit_id, key)
-    if existing is not None:
-        _audit(actor, "case.open_replayed", existing)
-        return IntakeOutcome(case=existing, created=False)
+    reference = _take_reference(unit_id)
+    _refuse_replay(unit_id, key)
     draft = None
     if draft_id is not None:
         draft = (
@@ -439,65 +573,19 @@ def _open(
         if draft is None:
             raise NotFound
         if draft.submitted_case_id is not None:
-            submitted = CaseFile.objects.get(pk=draft.submitted_case_id)
-            _audit(actor, "case.open_replayed", submitted)
-            return IntakeOutcome(case=submitted, created=False)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    reference = f"U{unit_id:04d}-{year}-{counter.last:05d}"
-
+            raise _Replayed(CaseFile.objects.get(pk=draft.submitted_case_id))
     person = data.survivor
-    survivor = Survivor(
-        data_key=draft.data_key
-        if draft is not None
-        else data_key_create(actor=actor, kind=DataKey.Kind.SURVIVOR),
-        full_name=person.full_name,
-        cin=person.cin,
-        phone=person.phone,
-        address=person.address,
-        date_of_birth=person.date_of_birth.isoformat() if person.date_of_birth else "",
-        age_range=person.age_range or AgeRange.UNKNOWN,
-        residence_commune_id=person.residence_commune_id,
-        preferred_language=person.preferred_language,
-        safe_contact=person.safe_contact,
-        declined=list(person.declined),
-    )
-    survivor.save()
-    interview = data.interview
-    case = CaseFile(
-        reference=reference,
+    case, perpetrators = open_case_records(
+        actor=actor,
         unit_id=unit_id,
-        survivor=survivor,
-        state=CaseState.OPEN,
+        reference=reference,
+        key=key,
+        data=data,
         channel=data.channel,
-        legal_basis=data.legal_basis,
-        narrative=data.narrative,
-        private_room=interview.private_room,
-        interviewer_gender=interview.interviewer_gender,
-        interviewer_gender_chosen=interview.interviewer_gender_chosen,
-        interpreter_language=interview.interpreter_language,
-        others_present=interview.others_present,
-        idempotency_key=key,
         created_by_id=person_id(actor),
+        survivor_key=draft.data_key if draft is not None else None,
     )
-    case.save()
-    search.index_survivor(survivor, unit_id=unit_id)
-    for incident in data.incidents:
-        _incident(case, incident)
-    perpetrators = [_seal_perpetrator(actor, case, p) for p in data.perpetrators]
-    communes = [person.residence_commune_id, *(i.commune_id for i in data.incidents)]
-    for perpetrator in perpetrators:
-        search.index_perpetrator(perpetrator, unit_id=unit_id, communes=communes)
-    for dependant in data.dependants:
-        Dependant(case=case, **asdict(dependant)).save()
-    for consent in data.consents:
-        Consent.objects.create(
-            case=case,
-            purpose=consent.purpose,
-            granted=consent.granted,
-            scope=list(consent.scope),
-            recorded_by_id=person_id(actor),
-        )
+    survivor = case.survivor
     _timeline(case, actor, "opened", to_state=CaseState.OPEN, channel=data.channel)
     if draft is not None:
         draft.submitted_case = case
@@ -518,13 +606,15 @@ def _open(
     )
     earlier_here = [m.case.reference for m in prior.own if m.case.pk != case.pk]
     if prior.found:
-        for unit in prior.elsewhere:
-            _alert(
+        Alert.objects.bulk_create(
+            Alert(
                 agency_id=unit_id,
                 kind=AlertKind.PRIOR_CONTACT,
                 case_id=case.pk,
                 other_agency_id=unit.agency_id,
             )
+            for unit in prior.elsewhere
+        )
         _timeline(
             case,
             actor,
@@ -532,7 +622,7 @@ def _open(
             earlier_here=earlier_here[:20],
             other_units=[u.agency_id for u in prior.elsewhere][:20],
         )
-    repeats = _flag_repeat_perpetrators(actor, case, perpetrators)
+    repeats = _flag_repeat_perpetrators(actor, case, perpetrators, _intake_communes(data))
     _audit(
         actor,
         "case.open",
