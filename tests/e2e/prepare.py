@@ -92,6 +92,7 @@ def build() -> dict[str, Any]:
             role, Agency.objects.get(pk=agency_id), username=f"e2e.{name}", password=TEST_PASSWORD
         )
         accounts[name] = _account(user, TEST_PASSWORD)
+    survivor_journey = _survivor_journey(station, shelter, unit.commune, accounts)
     for username in ("demo.officer", "demo.chief", "demo.focal"):
         # Journey 6 (screenshots) signs in as the documented demo accounts.
         accounts[username] = _account(User.objects.get(username=username), demo_password())
@@ -125,6 +126,67 @@ def build() -> dict[str, Any]:
             "case": str(CaseFile.objects.get(unit=unit, idempotency_key="demo-justice-04").pk),
             "office": agency_of("demo.prosecutor").pk,
         },
+        "survivor_journey": survivor_journey,
+    }
+
+
+def _survivor_journey(
+    station: Any, busy_shelter: Any, commune: Any, accounts: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The survivor's whole journey (``test_survivor_journey.py``): she lives in the demo
+    unit's commune; the unit routing suggests for her there, the office competent for it and
+    a shelter near her that no other journey uses each get an account of their own."""
+    from django.conf import settings
+
+    from himaya.accounts.roles import Role
+    from himaya.network import routing
+    from himaya.network.index import get_index
+    from himaya.network.models import Agency, AgencyKind, Jurisdiction
+    from himaya.referrals.services import suggested_unit
+    from tests.accounts.helpers import TEST_PASSWORD, make_staff
+
+    unit_id = suggested_unit(station_id=station.pk, commune_id=commune.pk)
+    assert unit_id is not None, "routing suggests a unit for the demo commune"
+    unit = Agency.objects.get(pk=unit_id)
+    competent = list(
+        Jurisdiction.objects.filter(
+            commune=commune,
+            office__is_active=True,
+            office__kind__in=[AgencyKind.PROSECUTION_OFFICE, AgencyKind.APPEAL_COURT],
+        ).values_list("office_id", flat=True)
+    )
+    assert len(competent) == 1, "one prosecution office is competent for the demo commune"
+    office = Agency.objects.get(pk=competent[0])
+    index = get_index()
+    place = index.communes_by_id[commune.pk]
+    nearby = routing.nearest_services(
+        routing.Origin("commune", place.latitude, place.longitude, place),
+        kind=AgencyKind.SHELTER,
+        needs=routing.Needs(),
+        limit=8,
+        index=index,
+    )
+    shelter = next(
+        Agency.objects.get(pk=c.agency.id)
+        for c in nearby.results
+        if c.agency.id != busy_shelter.pk and c.agency.beds
+    )
+    for name, role, agency in (
+        ("journey.focal", Role.FOCAL_POINT, station),
+        ("journey.unit", Role.UNIT_OFFICER, unit),
+        ("journey.chief", Role.UNIT_CHIEF, unit),
+        ("journey.provider", Role.SERVICE_PROVIDER, shelter),
+        ("journey.prosecutor", Role.PROSECUTOR, office),
+    ):
+        user = make_staff(role, agency, username=f"e2e.{name}", password=TEST_PASSWORD)
+        accounts[name] = _account(user, TEST_PASSWORD)
+    return {
+        "commune": {"id": commune.pk, "code": commune.code},
+        "unit": {"id": unit.pk, "name_ar": unit.name_ar, "name_fr": unit.name_fr},
+        "office": {"id": office.pk, "name_fr": office.name_fr},
+        "shelter": {"id": shelter.pk, "name_fr": shelter.name_fr, "beds": shelter.beds},
+        # The SMS "file" backend's outbox: the server runs with this process's settings.
+        "sms_outbox": str(settings.HIMAYA_SMS_FILE),
     }
 
 

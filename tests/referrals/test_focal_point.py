@@ -9,7 +9,15 @@ import pytest
 from django.utils import timezone
 
 from himaya.cases import selectors as case_selectors
-from himaya.cases.models import Channel, Notice, NoticeEvent, TimelineEntry
+from himaya.cases.models import (
+    Channel,
+    ConsentPurpose,
+    Notice,
+    NoticeChannel,
+    NoticeEvent,
+    NoticeState,
+    TimelineEntry,
+)
 from himaya.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from himaya.core.models import AuditEvent
 from himaya.referrals import selectors, services
@@ -130,6 +138,51 @@ def test_acceptance_opens_the_case_from_the_first_contact_without_retyping() -> 
     assert TimelineEntry.objects.filter(case=case, kind="referral_received").exists()
     assert Notice.objects.filter(case=case, event=NoticeEvent.CASE_ACCEPTED).exists()
     assert AuditEvent.objects.filter(action="referral.accept", target_id=str(referral.pk)).exists()
+
+
+@pytest.mark.parametrize(
+    ("channel", "purpose", "notice_channel"),
+    [
+        ("sms", ConsentPurpose.CONTACT_SMS, NoticeChannel.SMS),
+        ("phone_call", ConsentPurpose.CONTACT_PHONE, NoticeChannel.CALL),
+    ],
+)
+def test_the_way_she_chose_at_the_station_is_her_consent_to_be_contacted_so(
+    channel: str, purpose: str, notice_channel: str
+) -> None:
+    """Asked "how may the unit contact her safely?", she answered: the case opens with that
+    contact consent (and no other), so the unit's first notice reaches her that way."""
+    world = make_world()
+    referral = refer_first_contact(
+        world, safe_contact={"channel": channel, "may_leave_message": True}
+    )
+    case = services.referral_accept(actor=world.officer, referral_id=referral.pk).case
+    assert case is not None
+    assert list(case.consents.values_list("purpose", "granted")) == [(purpose, True)]
+    notice = Notice.objects.get(case=case, event=NoticeEvent.CASE_ACCEPTED)
+    assert notice.channel == notice_channel
+    assert notice.state != NoticeState.WITHHELD
+
+
+def test_no_contact_consent_when_she_chose_no_contact_or_declined_the_question() -> None:
+    world = make_world()
+    for contact in ({"channel": "no_contact"}, {"declined": ["channel", "safe_times"]}):
+        referral = refer_first_contact(world, safe_contact=contact)
+        case = services.referral_accept(actor=world.officer, referral_id=referral.pk).case
+        assert case is not None
+        assert not case.consents.exists()
+
+
+@pytest.mark.parametrize("language", ["ar", "ary", "mey"])
+def test_her_notice_names_the_unit_in_arabic_when_she_reads_arabic(language: str) -> None:
+    """Darija and Hassaniya speakers get their notices in Arabic: the unit's Arabic name."""
+    world = make_world()
+    referral = refer_first_contact(world, preferred_language=language)
+    case = services.referral_accept(actor=world.officer, referral_id=referral.pk).case
+    notice = Notice.objects.filter(case=case, event=NoticeEvent.CASE_ACCEPTED).first()
+    assert notice is not None
+    assert notice.language == "ar"
+    assert notice.params == {"agency": world.unit.name_ar}
 
 
 def test_the_unit_still_reads_what_she_needed_on_the_referral() -> None:

@@ -32,6 +32,7 @@ from himaya.cases.classification import ViolenceForm
 from himaya.cases.intake import (
     SAFE_CONTACT_DECLINABLE,
     SAFE_CONTACT_KEYS,
+    ConsentData,
     FieldErrors,
     IncidentData,
     IntakeData,
@@ -46,6 +47,7 @@ from himaya.cases.models import (
     NoticeEvent,
     SharingBasis,
 )
+from himaya.cases.notices import notice_language
 from himaya.cases.policies import Action, FieldGroup
 from himaya.cases.states import CaseState, can_transition
 from himaya.core import audit
@@ -571,8 +573,22 @@ def _intake_from_first_contact(fc: FirstContact) -> IntakeData:
         incident_declined.append("forms")
     if fc.occurred_on is None and "date" not in incident_declined:
         incident_declined.append("date")
+    # The station asked "how may the unit contact her safely?": her answer is her consent
+    # to be contacted that way (DOMAIN: consent per purpose), carried into the case so the
+    # unit's first notice can reach her — no other purpose is implied by it.
+    channel = contact.get("channel") if contact is not None else None
+    contact_purpose = {
+        "sms": ConsentPurpose.CONTACT_SMS,
+        "phone_call": ConsentPurpose.CONTACT_PHONE,
+        "phone": ConsentPurpose.CONTACT_PHONE,
+        "call": ConsentPurpose.CONTACT_PHONE,
+    }.get(str(channel or ""))
+    consents = (
+        [ConsentData(purpose=contact_purpose, granted=True)] if contact_purpose is not None else []
+    )
     return IntakeData(
         channel=Channel.FOCAL_POINT,
+        consents=consents,
         survivor=SurvivorData(
             full_name=str(fc.full_name or ""),
             phone=str(fc.phone or ""),
@@ -631,9 +647,7 @@ def referral_accept(*, actor: Actor, referral_id: uuid.UUID | str) -> Referral:
             dedupe_key=f"referral-accepted-{referral.pk}",
             author=actor,
             params={
-                "agency": unit.name_ar
-                if outcome.case.survivor.preferred_language == "ar"
-                else unit.name_fr
+                "agency": unit.name_ar if notice_language(outcome.case) == "ar" else unit.name_fr
             },
         )
     else:
