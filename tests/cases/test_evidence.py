@@ -245,7 +245,7 @@ def test_a_path_in_the_file_name_is_never_used_for_storage(
         (files.wav_recording, EvidenceKind.AUDIO, "audio/wav"),
         (files.mp3_recording, EvidenceKind.AUDIO, "audio/mpeg"),
         (files.ogg_opus_recording, EvidenceKind.AUDIO, "audio/ogg"),
-        (lambda: files.mp4_file(b"soun"), EvidenceKind.AUDIO, "audio/mp4"),
+        (files.m4a_recording, EvidenceKind.AUDIO, "audio/mp4"),
         (files.pdf_with_text, EvidenceKind.DOCUMENT, "application/pdf"),
     ],
 )
@@ -261,6 +261,7 @@ def test_recordings_and_documents_are_accepted_as_they_are(
         # Rewritten without its metadata (test_evidence_metadata.py); the page is kept.
         assert files.CANARY_PDF in content
     else:
+        # Recordings without tags come out byte for byte (tags: test_evidence_audio.py).
         assert content == original
 
 

@@ -1,7 +1,6 @@
 """Evidence files lose what identifies who made them, keep what they show, and both digests
 (as received, as stored) are recorded: PDFs lose their document information dictionary and
-every XMP stream; audio is stored as received (a documented gap, asserted here so that it
-cannot change unnoticed)."""
+every XMP stream (recordings: test_evidence_audio.py)."""
 
 from __future__ import annotations
 
@@ -150,18 +149,6 @@ def test_a_pdf_locked_by_a_password_is_refused_with_what_to_do() -> None:
     with pytest.raises(InvalidInput) as caught:
         evidence.prepare_file(out.getvalue(), kind=EvidenceKind.MEDICAL_CERTIFICATE)
     assert "protected by a password" in " ".join(str(m) for m in caught.value.fields["file"])
-
-
-def test_audio_is_stored_as_received_tags_included_a_documented_gap() -> None:
-    # No safe pure-Python rewriter of audio containers is in the project: the recording is
-    # kept byte for byte (docs/architecture/cases.md, "Evidence metadata"). If this starts
-    # failing, audio tags are being stripped: update the documentation.
-    tag_canary = b"CANARY-ID3"
-    recording = files.mp3_recording()
-    tagged = recording[:10] + tag_canary[:10] + recording[20:]
-    prepared = evidence.prepare_file(tagged, kind=EvidenceKind.AUDIO)
-    assert prepared.content == tagged
-    assert prepared.sha256_received == prepared.sha256_stored
 
 
 def _upload(data: bytes) -> SimpleUploadedFile:

@@ -1,16 +1,20 @@
 """Files she adds from the portal: the staff upload's checks (type by content, size stated,
-EXIF stripped, sealed). A deployment may switch uploads off
+metadata stripped, sealed). A deployment may switch uploads off
 (``PORTAL_EVIDENCE_UPLOADS``); the portal then does not offer them at all."""
 
 from __future__ import annotations
+
+import hashlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 
+from himaya.cases.evidence import prepare_file
 from himaya.cases.models import CaseFile, Evidence
 from himaya.cases.online import evidence_add_online, online_evidence_supported
 from himaya.core.errors import InvalidInput
+from tests.cases import evidence_files as files
 from tests.portal.helpers import World, codename_in, post, walk
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +52,17 @@ def test_a_wrong_or_oversized_file_is_refused_with_the_reason(client: Client, wo
         )
     assert "file" in (big.value.fields or {})
     assert Evidence.objects.count() == 0
+
+
+def test_a_voice_note_she_sends_loses_its_tags_as_a_staff_upload_does(
+    client: Client, world: World
+) -> None:
+    walk(client, world)
+    case = CaseFile.objects.get()
+    note = files.tagged_ogg_opus()
+    item = evidence_add_online(case=case, kind="audio", upload=SimpleUploadedFile("note.ogg", note))
+    # What is sealed is exactly the staff upload's stripped copy, not what she sent.
+    stripped = prepare_file(note, kind="audio")
+    assert files.CANARY_AUDIO.encode() not in stripped.content
+    assert item.sha256_received == hashlib.sha256(note).hexdigest()
+    assert item.sha256_stored == stripped.sha256_stored != item.sha256_received

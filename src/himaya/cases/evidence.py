@@ -18,8 +18,9 @@ What happens to a file, in order (``evidence_add``):
    The colour profile is kept: the colour of a bruise is evidence. JPEGs keep their own
    quantisation tables, so the re-encoding costs as little quality as possible.
    **PDFs are rewritten** (qpdf, through pikepdf) without their document information
-   dictionary or any XMP stream, earlier revisions included. **Audio is kept as received**:
-   its tags stay (a documented gap, docs/architecture/cases.md "Evidence metadata").
+   dictionary or any XMP stream, earlier revisions included. **Recordings lose their tags**
+   (ID3, APEv2, iTunes atoms and the ``©xyz`` location, Vorbis comments, RIFF INFO): tag
+   blocks are cut off or blanked, the sound itself is never re-encoded.
 5. **Chain of custody.** ``sha256_received`` is the digest of the bytes as received (before
    stripping), ``sha256_stored`` that of the bytes a download returns; a download checks it.
 6. **Encrypted at rest** with her data key (AES-256-GCM, ``core.crypto.seal``), bound to the
@@ -247,11 +248,13 @@ def _mp3_frame_length(data: bytes, pos: int) -> int | None:
 
 def _is_mp3(data: bytes) -> bool:
     pos = 0
-    if data.startswith(b"ID3"):
-        if len(data) < 10 or data[3] not in (2, 3, 4) or any(b & 0x80 for b in data[6:10]):
+    # ID3v2 tags in front; an editor that does not read the old one may stack a new one.
+    while data.startswith(b"ID3", pos):
+        tag = data[pos : pos + 10]
+        if len(tag) < 10 or tag[3] not in (2, 3, 4) or any(b & 0x80 for b in tag[6:10]):
             return False
-        size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
-        pos = 10 + size + (10 if data[5] & 0x10 else 0)
+        size = (tag[6] << 21) | (tag[7] << 14) | (tag[8] << 7) | tag[9]
+        pos += 10 + size + (10 if tag[5] & 0x10 else 0)
     first = _mp3_frame_length(data, pos)
     if first is None:
         return False
@@ -504,6 +507,221 @@ def _clean_pdf(data: bytes) -> bytes:
         raise _refuse(_DAMAGED) from None
 
 
+# --- audio: tags removed, the sound left byte for byte -------------------------------------
+
+
+class _DamagedAudio(Exception):
+    """The recording does not have the structure its container claims."""
+
+
+def _syncsafe(data: bytes) -> int:
+    return (data[0] << 21) | (data[1] << 14) | (data[2] << 7) | data[3]
+
+
+def _mp3_trailing_tag(data: bytes, start: int, end: int) -> int:
+    """Length of the tag that ends at ``end`` (ID3v1, APEv2, Lyrics3, an appended ID3v2),
+    or 0 when the file ends with sound."""
+    room = end - start
+    if room >= 128 and data[end - 128 : end - 125] == b"TAG":
+        # ID3v1, with the 227 bytes of an "enhanced" TAG+ block in front when present.
+        return 355 if room >= 355 and data[end - 355 : end - 351] == b"TAG+" else 128
+    if room >= 32 and data[end - 32 : end - 24] == b"APETAGEX":
+        size = int.from_bytes(data[end - 20 : end - 16], "little")
+        has_header = bool(int.from_bytes(data[end - 12 : end - 8], "little") & 0x80000000)
+        length = size + (32 if has_header else 0)
+    elif room >= 15 and data[end - 9 : end] == b"LYRICS200":
+        digits = data[end - 15 : end - 9]
+        if not digits.isdigit():
+            raise _DamagedAudio
+        length = int(digits) + 15
+    elif room >= 9 and data[end - 9 : end] == b"LYRICSEND":
+        # Lyrics3 v1: no size, at most 5100 bytes after its opening marker.
+        found = data.rfind(b"LYRICSBEGIN", max(start, end - 5120), end)
+        if found < 0:
+            raise _DamagedAudio
+        length = end - found
+    elif room >= 20 and data[end - 10 : end - 7] == b"3DI":
+        length = _syncsafe(data[end - 4 : end]) + 20
+    else:
+        return 0
+    if not 0 < length <= room:
+        raise _DamagedAudio
+    return length
+
+
+def _strip_mp3(data: bytes) -> bytes:
+    """The MPEG frames alone: every ID3v2 tag in front (they can be stacked), and ID3v1,
+    APEv2, Lyrics3 and appended ID3v2 tags at the end, are cut off. The frames themselves,
+    the encoder's Xing/LAME header frame included, are kept as they are."""
+    start = 0
+    while data.startswith(b"ID3", start):
+        header = data[start : start + 10]
+        if len(header) < 10 or any(b & 0x80 for b in header[6:10]):
+            raise _DamagedAudio
+        start += 10 + _syncsafe(header[6:10]) + (10 if header[5] & 0x10 else 0)
+    end = len(data)
+    while (length := _mp3_trailing_tag(data, start, end)) > 0:
+        end -= length
+    if _mp3_frame_length(data, start) is None:
+        raise _DamagedAudio
+    return data[start:end]
+
+
+#: The boxes an M4A needs to play, by parent (b"" is the file itself). Any other box is
+#: blanked: ``udta`` (the ``©xyz`` location, iTunes ``ilst`` tags: title, artist, date,
+#: encoder), ``meta`` (QuickTime ``keys``: make, model, location), ``uuid`` (XMP), and
+#: ``free``/``skip`` space, where an editor may have left the metadata it replaced.
+_MP4_KEEP: dict[bytes, frozenset[bytes]] = {
+    b"": frozenset({b"ftyp", b"moov", b"mdat", b"moof", b"mfra", b"sidx", b"ssix", b"styp"}),
+    b"moov": frozenset({b"mvhd", b"trak", b"mvex", b"iods", b"pssh"}),
+    b"trak": frozenset({b"tkhd", b"mdia", b"edts", b"tref"}),
+    b"mdia": frozenset({b"mdhd", b"hdlr", b"minf", b"elng"}),
+    b"minf": frozenset({b"smhd", b"nmhd", b"gmhd", b"sthd", b"hdlr", b"dinf", b"stbl"}),
+}
+#: Headers that carry a creation and a modification date (seconds since 1904).
+_MP4_DATED = frozenset({b"mvhd", b"tkhd", b"mdhd"})
+
+
+def _blank_mp4_boxes(out: bytearray, view: memoryview, start: int, end: int, parent: bytes) -> None:
+    keep = _MP4_KEEP[parent]
+    pos = start
+    for kind, body, box_end in _boxes(view, start, end):
+        if kind not in keep:
+            # Blanked in place rather than removed: nothing moves, so the sample offsets
+            # (stco/co64) stay right and the sound is not touched.
+            out[pos + 4 : pos + 8] = b"free"
+            out[body:box_end] = bytes(box_end - body)
+        elif kind in _MP4_KEEP:
+            _blank_mp4_boxes(out, view, body, box_end, kind)
+        elif kind in _MP4_DATED:
+            width = 8 if view[body] == 1 else 4
+            if body + 4 + 2 * width > box_end:
+                raise _DamagedAudio
+            out[body + 4 : body + 4 + 2 * width] = bytes(2 * width)
+        pos = box_end
+    if pos == end:
+        return
+    if parent != b"":
+        raise _DamagedAudio
+    if bytes(view[pos + 4 : pos + 8]) == b"mdat":
+        return  # a recording cut short: its media data runs past the end, kept as it is
+    # Bytes after the last box that are no box (a vendor's trailer): nothing needs them.
+    out[pos:end] = bytes(end - pos)
+
+
+def _strip_mp4(data: bytes) -> bytes:
+    """The M4A with every box that is not needed to play it blanked (see ``_MP4_KEEP``)
+    and the dates of its movie, track and media headers set to zero."""
+    out = bytearray(data)
+    with memoryview(data) as view:
+        _blank_mp4_boxes(out, view, 0, len(data), b"")
+    return bytes(out)
+
+
+def _ogg_type(data: bytes) -> type[Any]:
+    from mutagen.oggflac import OggFLAC
+    from mutagen.oggopus import OggOpus
+    from mutagen.oggvorbis import OggVorbis
+
+    packet = 27 + data[26]
+    head = data[packet : packet + 8]
+    if head.startswith(b"OpusHead"):
+        return OggOpus
+    if head.startswith(b"\x01vorbis"):
+        return OggVorbis
+    return OggFLAC
+
+
+def _strip_ogg(data: bytes) -> bytes:
+    """Opus, Vorbis or FLAC in Ogg, its comment packet emptied (mutagen rewrites the pages
+    that held it). The encoder's vendor string stays: it names a library, not a person."""
+    buffer = io.BytesIO(data)
+    recording = _ogg_type(data)(buffer)
+    buffer.seek(0)
+    recording.delete(buffer)
+    return buffer.getvalue()
+
+
+#: The chunks a WAV needs to play; LIST/INFO (title, artist, software, date), id3, bext
+#: (originator, date, time), iXML and everything else are dropped.
+_WAV_KEEP = frozenset({b"fmt ", b"fact", b"data"})
+
+
+def _strip_wav(data: bytes) -> bytes:
+    """The WAV rebuilt from its format, fact and data chunks alone, in their order."""
+    chunks: list[bytes] = []
+    found: set[bytes] = set()
+    pos = 12
+    while pos + 8 <= len(data):
+        kind = data[pos : pos + 4]
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        body = pos + 8
+        if body + size > len(data):
+            if kind != b"data":
+                raise _DamagedAudio
+            # A recording cut short (or still "streaming" when it was sent): the samples
+            # that arrived are kept, and the chunk says how many there are.
+            size = len(data) - body
+        if kind in _WAV_KEEP:
+            payload = data[body : body + size]
+            pad = b"\x00" if size % 2 else b""
+            chunks.append(kind + size.to_bytes(4, "little") + payload + pad)
+            found.add(kind)
+        pos = body + size + size % 2
+    if not {b"fmt ", b"data"} <= found:
+        raise _DamagedAudio
+    riff = b"WAVE" + b"".join(chunks)
+    return b"RIFF" + len(riff).to_bytes(4, "little") + riff
+
+
+_AUDIO_STRIPPERS = {
+    FileType.MP3: _strip_mp3,
+    FileType.M4A: _strip_mp4,
+    FileType.OGG: _strip_ogg,
+    FileType.WAV: _strip_wav,
+}
+
+
+def _reopen_audio(content: bytes, file_type: FileType) -> None:
+    """Raise unless the stripped recording is still what it was: the same type by content
+    and a file mutagen reads (its stream information parsed)."""
+    from mutagen.mp3 import MP3
+    from mutagen.mp4 import MP4
+    from mutagen.wave import WAVE
+
+    if sniff(content) is not file_type:
+        raise _DamagedAudio
+    reader: type[Any]
+    if file_type is FileType.MP3:
+        reader = MP3
+    elif file_type is FileType.M4A:
+        reader = MP4
+    elif file_type is FileType.OGG:
+        reader = _ogg_type(content)
+    else:
+        reader = WAVE
+    reader(io.BytesIO(content))
+
+
+def _clean_audio(data: bytes, file_type: FileType) -> bytes:
+    """The recording without its tags (artist, title, owner, device, software, dates,
+    ``©xyz`` location), the sound itself untouched: tag blocks are cut off or blanked, never
+    decoded and re-encoded. A container that cannot be read is refused as damaged.
+
+    What may remain (docs/architecture/cases.md, "Evidence metadata"): the encoder's name
+    (Xing/LAME frame, Ogg vendor string, M4A ``hdlr`` names), the comments of a second,
+    chained Ogg stream, and the samples of a non-sound M4A track (chapter titles)."""
+    try:
+        content = _AUDIO_STRIPPERS[file_type](data)
+        _reopen_audio(content, file_type)
+    except MemoryError:
+        raise
+    except Exception as exc:  # hostile input: any parser failure means "damaged"
+        logger.info("An evidence recording was refused by the parser: %s", type(exc).__name__)
+        raise _refuse(_DAMAGED) from None
+    return content
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedFile:
     """A file checked and ready to seal: ``content`` is what downloads will return."""
@@ -532,8 +750,9 @@ def _kind_rules() -> dict[str, tuple[frozenset[FileType], Any]]:
 
 
 def prepare_file(data: bytes, *, kind: str) -> PreparedFile:
-    """Check ``data`` by content and strip image metadata. Raises ``InvalidInput`` on
-    ``file`` with a translated message; pure (no database, no disk)."""
+    """Check ``data`` by content and strip its metadata (images, PDFs, recordings).
+    Raises ``InvalidInput`` on ``file`` with a translated message; pure (no database, no
+    disk)."""
     if len(data) > max_bytes():
         raise _refuse(_too_large())
     file_type = sniff(data)
@@ -545,10 +764,7 @@ def prepare_file(data: bytes, *, kind: str) -> PreparedFile:
     elif file_type is FileType.PDF:
         content = _clean_pdf(data)
     else:
-        # Audio is stored as received: no pure-Python rewriter of MP3, M4A, Ogg and WAV
-        # containers is in the project yet, so their tags (ID3, iTunes atoms, Vorbis
-        # comments, RIFF INFO) stay. Documented in docs/architecture/cases.md.
-        content = data
+        content = _clean_audio(data, file_type)
     return PreparedFile(
         file_type=file_type,
         content=content,
