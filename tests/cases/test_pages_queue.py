@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy
 
 from himaya.accounts.roles import Role
 from himaya.cases import services, views
@@ -19,7 +21,7 @@ from himaya.cases.models import Alert, AlertKind, CaseFile, Task
 from himaya.cases.states import ClosureReason
 from himaya.network.models import Agency
 from tests.cases.helpers import Staff, make_unit, open_case
-from tests.cases.pages_helpers import body, signed_in, signed_staff
+from tests.cases.pages_helpers import body, shown, signed_in, signed_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +87,41 @@ def test_each_tab_shows_the_right_cases(chief: Staff, officer: Staff) -> None:
         "overdue": {overdue.reference},
         "awaiting_approval": {closing.reference},
     }
+
+
+def test_a_row_shows_its_link_dates_and_badges(chief: Staff, officer: Staff) -> None:
+    """What a row says, whatever builds it: the file's address, the reference, the day it
+    opened (ISO in ``datetime``, DATE_FORMAT in words), the overdue task's day with its
+    badge, and the flags; a quiet row shows dashes."""
+    late = open_case(officer.actor)
+    services.case_assign(actor=chief.actor, case_id=late.pk, officer_id=chief.user.pk)
+    make_overdue(late, officer)
+    CaseFile.objects.filter(pk=late.pk).update(repeat_perpetrator=True, suspected_automated=True)
+    late.refresh_from_db()
+    response = signed_in(chief).get(reverse("cases:queue"), {"tab": "overdue"})
+    page = body(response)
+    row = page[page.index(late.reference) - 300 : page.index("</tr>", page.index(late.reference))]
+
+    assert f'href="{reverse("cases:case_detail", args=[late.pk])}"' in row
+    opened = timezone.localtime(late.created_at)
+    assert f'<time datetime="{opened.isoformat()}">' in row
+    due = late.next_due_on
+    assert due is not None
+    with translation.override(response.headers["Content-Language"]):
+        assert date_format(due, "DATE_FORMAT") in row
+        assert date_format(opened.date(), "DATE_FORMAT") in row
+    assert f'<time datetime="{due.isoformat()}" class="case-overdue">' in row
+    assert f"{shown(gettext_lazy('overdue'), response)}</span>" in row
+    assert shown(gettext_lazy("repeat perpetrator"), response) in row
+    assert shown(gettext_lazy("looks automated"), response) in row
+    assert row.count("case-badge--alert") == 2  # overdue, repeat perpetrator
+    assert str(chief.user) in row
+
+    quiet = open_case(officer.actor)
+    page = queue(signed_in(chief), "new")
+    row = page[page.index(quiet.reference) : page.index("</tr>", page.index(quiet.reference))]
+    assert "case-badge" not in row
+    assert row.count("—") == 3  # no officer, no task due, no flags
 
 
 def test_the_queue_shows_references_and_facts_but_never_her_name(

@@ -18,7 +18,7 @@ agency may not see is a 404 identical to a missing one.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import wraps
@@ -221,6 +221,49 @@ TIMELINE_LABELS: dict[str, Any] = {
 # --- the queue ----------------------------------------------------------------------------
 
 
+def _queue_rows(cases: Sequence[CaseFile]) -> list[dict[str, object]]:
+    """What each row of a work list shows, as ready strings: fifty rows of template
+    lookups through the case, ``{% url %}``, localized ``|date`` and ``{% translate %}``
+    were most of the page's time. Same output: the date in DATE_FORMAT (each distinct day
+    formatted once) with the ISO form ``|date:'c'`` gave, the address from one ``reverse``."""
+    today = timezone.localdate()
+    marker = uuid.UUID(int=0)
+    detail = reverse("cases:case_detail", args=[marker])
+    days: dict[date, str] = {}
+
+    def day(value: date) -> str:
+        if value not in days:
+            days[value] = date_format(value, "DATE_FORMAT")
+        return days[value]
+
+    overdue, repeat, automated = _("overdue"), _("repeat perpetrator"), _("looks automated")
+    rows: list[dict[str, object]] = []
+    for case in cases:
+        opened = timezone.localtime(case.created_at)
+        due = case.next_due_on
+        flags = [(repeat, True)] if case.repeat_perpetrator else []
+        if case.suspected_automated:
+            flags.append((automated, False))
+        rows.append(
+            {
+                "url": detail.replace(str(marker), str(case.pk)),
+                "reference": case.reference,
+                "state_key": case.state,
+                "state": STATE_LABELS.get(case.state, case.state),
+                "channel": CHANNEL_LABELS.get(case.channel, case.channel),
+                "officer": str(case.assigned_to) if case.assigned_to_id else "",
+                "opened_iso": opened.isoformat(),
+                "opened": day(opened.date()),
+                "due_iso": due.isoformat() if due is not None else "",
+                "due": day(due) if due is not None else "",
+                "overdue": overdue if due is not None and due < today else "",
+                # (label, is it an alert): the badges of the "Flags" column.
+                "flags": flags,
+            }
+        )
+    return rows
+
+
 @require_GET
 @staff_view
 def queue(request: HttpRequest, actor: Actor) -> HttpResponse:
@@ -253,17 +296,6 @@ def queue(request: HttpRequest, actor: Actor) -> HttpResponse:
     next_url = None
     if page.next_cursor:
         next_url = f"{reverse('cases:queue')}?{urlencode({'tab': tab, 'cursor': page.next_cursor})}"
-    today = timezone.localdate()
-    rows = [
-        {
-            "case": case,
-            "state": STATE_LABELS.get(case.state, case.state),
-            "channel": CHANNEL_LABELS.get(case.channel, case.channel),
-            "officer": str(case.assigned_to) if case.assigned_to_id else "",
-            "overdue": case.next_due_on is not None and case.next_due_on < today,
-        }
-        for case in page.items
-    ]
     return render(
         request,
         "cases/queue.html",
@@ -271,7 +303,7 @@ def queue(request: HttpRequest, actor: Actor) -> HttpResponse:
             "tabs": tabs,
             "tab": tab,
             "tab_label": QUEUE_LABELS[QueueView(tab)],
-            "rows": rows,
+            "rows": _queue_rows(page.items),
             "next_url": next_url,
             "first_url": f"{reverse('cases:queue')}?{urlencode({'tab': tab})}" if cursor else None,
             "is_chief": actor.role == "unit_chief",
