@@ -82,7 +82,8 @@ BENCH_DATABASES ?= sqlite postgresql
 bench: install
 	@for db in $(BENCH_DATABASES); do \
 	  BENCH_SCALE=$(BENCH_SCALE) $(PY) bench/bench_cases.py --database $$db \
-	    && BENCH_SCALE=$(BENCH_SCALE) $(PY) bench/bench_intake_http.py --database $$db; \
+	    && BENCH_SCALE=$(BENCH_SCALE) $(PY) bench/bench_intake_http.py --database $$db \
+	    && BENCH_SCALE=$(BENCH_SCALE) $(PY) bench/bench_referrals.py --database $$db --reuse; \
 	  status=$$?; $(PY) bench/generate.py --drop --database $$db; \
 	  [ $$status -eq 0 ] || exit $$status; \
 	done

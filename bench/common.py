@@ -3,8 +3,8 @@
 A benchmark picks its database and scale from the environment (or its command line):
 
 * ``BENCH_DATABASE`` — ``sqlite`` (a file under ``BENCH_DIR``, default ``/tmp/himaya-bench``)
-  or ``postgresql`` (a database ``himaya_bench`` on ``BENCH_PG_URL``, default
-  ``postgres://postgres@127.0.0.1:5432``, created and dropped by the benchmark);
+  or ``postgresql`` (a database ``himaya_bench``, or ``BENCH_PG_NAME``, on ``BENCH_PG_URL``,
+  default ``postgres://postgres@127.0.0.1:5432``, created and dropped by the benchmark);
 * ``BENCH_SCALE`` — ``small`` (10,000 cases) or ``full`` (1,000,000 cases);
   ``BENCH_CASES`` overrides the number.
 
@@ -32,7 +32,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SCALES = {"small": 10_000, "full": 1_000_000}
 DATABASES = ("sqlite", "postgresql")
-PG_NAME = "himaya_bench"
+#: The scratch PostgreSQL database (and ``<name>_stage``); ``BENCH_PG_NAME`` lets two people
+#: benchmark on one server without touching each other's data.
+PG_NAME = os.environ.get("BENCH_PG_NAME", "") or "himaya_bench"
+if not PG_NAME.replace("_", "").isalnum() or not PG_NAME[0].isalpha():
+    raise SystemExit(f"BENCH_PG_NAME must be letters, digits and underscores, not {PG_NAME!r}")
 
 
 def scratch_dir(database: str) -> Path:

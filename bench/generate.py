@@ -1238,13 +1238,13 @@ _BIG_TABLES = (
 )
 
 
-def _drop_secondary_indexes() -> list[str]:
+def _drop_secondary_indexes(tables: Sequence[str] = _BIG_TABLES) -> list[str]:
     """Drop the non-unique indexes of the big tables; returns the SQL that rebuilds them."""
     from django.db import connection
 
     definitions: list[tuple[str, str]] = []
     with connection.cursor() as cursor:
-        for table in _BIG_TABLES:
+        for table in tables:
             if connection.vendor == "sqlite":
                 cursor.execute(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
@@ -1271,7 +1271,7 @@ def _rebuild_indexes(definitions: list[str]) -> None:
             cursor.execute(sql)
 
 
-def repair_indexes(say: Callable[[str], None] = print) -> int:
+def repair_indexes(say: Callable[[str], None] = print, tables: Sequence[str] = _BIG_TABLES) -> int:
     """Rebuild the secondary indexes a bulk load dropped and did not get to rebuild (the
     load was killed): every index the models declare on the big tables, under the name the
     migrations gave it, when missing; the baseline table's too. Returns how many."""
@@ -1282,7 +1282,7 @@ def repair_indexes(say: Callable[[str], None] = print) -> int:
     with connection.cursor() as cursor:
         existing = {
             table: set(connection.introspection.get_constraints(cursor, table))
-            for table in _BIG_TABLES
+            for table in tables
             if table != BASELINE_TABLE
         }
     with connection.schema_editor(atomic=False) as editor:

@@ -52,8 +52,14 @@ def _second_period() -> timedelta:
 def _due(
     level: int, cutoff: datetime, size: int
 ) -> list[tuple[uuid.UUID, str, int, int, uuid.UUID | None]]:
+    # The partial index's own condition is repeated (``escalation_level < CENTRAL``):
+    # SQLite uses a partial index only when the query states its WHERE terms, otherwise
+    # it scans the whole table once per batch.
     queryset = Referral.objects.filter(
-        state=ReferralState.SENT, escalation_level=level, deadline_at__lte=cutoff
+        state=ReferralState.SENT,
+        escalation_level=level,
+        escalation_level__lt=EscalationLevel.CENTRAL,
+        deadline_at__lte=cutoff,
     ).order_by("escalation_level", "deadline_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         queryset = queryset.select_for_update(skip_locked=True)

@@ -191,6 +191,11 @@ class Referral(models.Model):
             models.Index(
                 fields=["to_agency", "state", "deadline_at", "id"], name="referral_inbox_idx"
             ),
+            # The receiver's finished ones, newest first (read in this order, so a page costs
+            # the same whatever the number of referrals it ever received).
+            models.Index(
+                fields=["to_agency", "-created_at", "-id"], name="referral_inbox_done_idx"
+            ),
             # The sender's list, newest first.
             models.Index(fields=["from_agency", "-created_at", "-id"], name="referral_outbox_idx"),
             models.Index(fields=["case", "-created_at"], name="referral_case_idx"),

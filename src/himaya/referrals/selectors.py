@@ -99,7 +99,7 @@ def _decode(cursor: str, name: str) -> tuple[datetime, uuid.UUID]:
 
 
 def _page(
-    queryset: QuerySet[Referral],
+    queryset: QuerySet[Referral] | list[QuerySet[Referral]],
     *,
     key: str,
     descending: bool,
@@ -107,16 +107,25 @@ def _page(
     limit: int | None,
     name: str,
 ) -> ReferralPage:
-    """Keyset page on ``(key, id)`` (ids are UUIDs, so the cursor is our own)."""
+    """Keyset page on ``(key, id)`` (ids are UUIDs, so the cursor is our own).
+
+    Several querysets (disjoint parts of one list) are each read in index order up to the
+    page size and merged: one ordered index scan per part, where a single ``IN`` over the
+    parts would read and sort every matching row, a cost that grows with the table."""
     size = clamp_limit(limit)
+    parts = queryset if isinstance(queryset, list) else [queryset]
+    op = "lt" if descending else "gt"
+    sign = "-" if descending else ""
+    rows: list[Referral] = []
+    after = Q()
     if cursor:
         value, pk = _decode(cursor, name)
-        op = "lt" if descending else "gt"
-        queryset = queryset.filter(
-            Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": pk})
-        )
-    sign = "-" if descending else ""
-    rows = list(queryset.order_by(f"{sign}{key}", f"{sign}pk")[: size + 1])
+        after = Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": pk})
+    for part in parts:
+        rows += part.filter(after).order_by(f"{sign}{key}", f"{sign}pk")[: size + 1]
+    if len(parts) > 1:
+        rows.sort(key=lambda r: (getattr(r, key), r.pk), reverse=descending)
+        rows = rows[: size + 1]
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
@@ -149,8 +158,10 @@ def incoming(
         return ReferralPage(items=[], next_cursor=None)
     queryset = _list_related(Referral.objects.filter(to_agency_id=actor.agency_id, kind=kind))
     if active:
+        # Waiting and accepted, each read along the inbox index (agency, state, deadline):
+        # a unit's accepted referrals stay accepted and accumulate over the years.
         return _page(
-            queryset.filter(state__in=ACTIVE_STATES),
+            [queryset.filter(state=state) for state in sorted(ACTIVE_STATES)],
             key="deadline_at",
             descending=False,
             cursor=cursor,
