@@ -65,12 +65,22 @@ def test_an_overdue_service_referral_alerts_the_referring_units_chief() -> None:
     world = make_world()
     case = case_with_consent(world)
     referral = refer_to_shelter(world, case)
-    escalation.escalate_overdue(now=referral.deadline_at + timedelta(seconds=1))
+    now = referral.deadline_at + timedelta(seconds=1)
+    escalation.escalate_overdue(now=now)
     alert = Alert.objects.get(kind=AlertKind.REFERRAL_OVERDUE)
     assert alert.agency_id == world.unit.pk
     assert alert.case_id == case.pk
     assert alert.other_agency_id == world.shelter.pk
-    assert TimelineEntry.objects.filter(case=case, kind="referral_overdue").exists()
+    assert alert.created_at == now
+    # Written in bulk in plain SQL: the rows must read back through the models exactly
+    # as the ORM would have written them.
+    entry = TimelineEntry.objects.get(case=case, kind="referral_overdue")
+    assert entry.metadata == {"referral": str(referral.pk), "level": 1, "agency": world.shelter.pk}
+    assert entry.at == now
+    event = ReferralEvent.objects.get(referral=referral, kind="escalated_chief")
+    assert (event.at, event.metadata) == (now, {"level": 1})
+    row = Referral.objects.get(pk=referral.pk)
+    assert (row.escalation_level, row.escalated_at) == (EscalationLevel.CHIEF, now)
 
 
 def test_an_accepted_referral_never_escalates() -> None:

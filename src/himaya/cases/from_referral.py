@@ -125,6 +125,9 @@ def overdue_bulk(
     if connection.vendor == "postgresql":
         _overdue_bulk_postgresql(alerts=alerts, timeline=timeline, now=now)
         return
+    if connection.vendor == "sqlite":
+        _overdue_bulk_sqlite(alerts=alerts, timeline=timeline, now=now)
+        return
     Alert.objects.bulk_create(
         [
             Alert(
@@ -176,6 +179,41 @@ def _overdue_bulk_postgresql(
                 "SELECT c, %s, 'referral_overdue', '', '', m::jsonb "
                 "FROM unnest(%s::uuid[], %s::text[]) AS t(c, m)",
                 [now, [c for c, _m in timeline], [json.dumps(m) for _c, m in timeline]],
+            )
+
+
+def _overdue_bulk_sqlite(
+    *,
+    alerts: Sequence[tuple[int, uuid.UUID | None, int | None]],
+    timeline: Sequence[tuple[uuid.UUID, dict[str, object]]],
+    now: datetime,
+) -> None:
+    """The same two inserts on SQLite, the rows passed as one JSON array read by
+    ``json_each``: building model objects for ``bulk_create`` was two thirds of a batch.
+    Values are stored as the ORM stores them (UUIDs as 32 hex digits, times as text)."""
+    alert_table = connection.ops.quote_name(Alert._meta.db_table)
+    timeline_table = connection.ops.quote_name(TimelineEntry._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        if alerts:
+            cursor.execute(
+                f"INSERT INTO {alert_table} "  # noqa: S608  # nosec B608 - model's table
+                "(agency_id, kind, case_id, other_agency_id, created_at) "
+                "SELECT json_extract(value, '$[0]'), %s, json_extract(value, '$[1]'), "
+                "json_extract(value, '$[2]'), %s FROM json_each(%s)",
+                [
+                    AlertKind.REFERRAL_OVERDUE.value,
+                    at,
+                    json.dumps([[a, c.hex if c else None, o] for a, c, o in alerts]),
+                ],
+            )
+        if timeline:
+            cursor.execute(
+                f"INSERT INTO {timeline_table} "  # noqa: S608  # nosec B608 - model's table
+                "(case_id, at, kind, from_state, to_state, metadata) "
+                "SELECT json_extract(value, '$[0]'), %s, 'referral_overdue', '', '', "
+                "json_extract(value, '$[1]') FROM json_each(%s)",
+                [at, json.dumps([[c.hex, m] for c, m in timeline])],
             )
 
 

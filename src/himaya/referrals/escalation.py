@@ -9,11 +9,12 @@ A referral still ``sent`` after its ``deadline_at`` is overdue:
   active central unit, naming the agency that has not answered.
 
 ``escalate_overdue`` is the periodic job (registered in ``apps.py``). It is set-based: per
-batch one locking select of the due rows (``skip_locked`` on PostgreSQL, so it never waits
-for a person accepting one of them, and two runners never take the same rows), one
-``UPDATE``, one bulk insert of alerts, one of referral events, one of case timeline entries
-(through ``cases.from_referral.overdue_bulk``) and one audit event for the whole batch, so
-the work grows with the number of due rows, never one query per row. It is idempotent: a
+batch one ``UPDATE … RETURNING`` of the due rows (``SKIP LOCKED`` on PostgreSQL, so it
+never waits for a person accepting one of them, and two runners never take the same rows;
+SQLite holds its write lock), one insert of referral events, one of alerts, one of case
+timeline entries (through ``cases.from_referral.overdue_bulk``) and one audit event for
+the whole batch, none building a model object per row: the work grows with the number of
+due rows, never one query per row. It is idempotent: a
 row escalated once is no longer due at that level.
 """
 
@@ -124,13 +125,63 @@ def _take_postgresql(level: int, *, now: datetime, cutoff: datetime, size: int) 
     return rows
 
 
+def _take_sqlite(level: int, *, now: datetime, cutoff: datetime, size: int) -> list[Row]:
+    """The same in two statements on SQLite (which holds the write lock for the whole
+    transaction, so nothing else can take these rows): one ``UPDATE … RETURNING`` of the
+    due rows, one ``INSERT … SELECT`` of their events from ``json_each``. Values as the
+    ORM stores them (UUIDs as 32 hex digits, times as text)."""
+    referral = connection.ops.quote_name(Referral._meta.db_table)
+    event = connection.ops.quote_name(ReferralEvent._meta.db_table)
+    target = level + 1
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {referral} "  # noqa: S608  # nosec B608 - model's table
+            "SET escalation_level = %s, escalated_at = %s, updated_at = %s "
+            f"WHERE id IN (SELECT id FROM {referral} "
+            # The partial index's own condition, so that SQLite uses it (see ``_due``).
+            "WHERE state = %s AND escalation_level = %s AND escalation_level < %s "
+            "AND deadline_at <= %s ORDER BY escalation_level, deadline_at, id LIMIT %s) "
+            "RETURNING id, kind, from_agency_id, to_agency_id, case_id",
+            [
+                target,
+                at,
+                at,
+                ReferralState.SENT,
+                level,
+                EscalationLevel.CENTRAL,
+                connection.ops.adapt_datetimefield_value(cutoff),
+                size,
+            ],
+        )
+        rows: list[Row] = [
+            (uuid.UUID(rid), kind, from_agency, to_agency, uuid.UUID(case) if case else None)
+            for rid, kind, from_agency, to_agency, case in cursor.fetchall()
+        ]
+        if rows:
+            cursor.execute(
+                f"INSERT INTO {event} "  # noqa: S608  # nosec B608 - model's table
+                "(referral_id, at, kind, from_state, to_state, metadata) "
+                "SELECT value, %s, %s, '', '', %s FROM json_each(%s)",
+                [
+                    at,
+                    _event_kind(target),
+                    json.dumps({"level": target}),
+                    json.dumps([row[0].hex for row in rows]),
+                ],
+            )
+    return rows
+
+
 def _event_kind(target: int) -> str:
     return "escalated_chief" if target == EscalationLevel.CHIEF else "escalated_central"
 
 
 def _batch(level: int, *, now: datetime, cutoff: datetime, size: int, central: list[int]) -> int:
     """Escalate one batch to ``level + 1``; returns how many rows it took."""
-    take = _take_postgresql if connection.vendor == "postgresql" else _take_orm
+    take = {"postgresql": _take_postgresql, "sqlite": _take_sqlite}.get(
+        connection.vendor, _take_orm
+    )
     with transaction.atomic():
         rows = take(level, now=now, cutoff=cutoff, size=size)
         if not rows:
