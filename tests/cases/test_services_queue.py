@@ -4,6 +4,7 @@ fixed number of queries (no N+1) on keyset pages."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -219,3 +220,30 @@ def test_the_timeline_pages_oldest_first_for_whoever_may_read_the_case(
     assert AuditEvent.objects.filter(action="case.timeline_read").count() == 2
     with pytest.raises(NotFound):
         selectors.case_timeline(actor=make_actor(Role.UNIT_CHIEF, make_unit()), case_id=case.pk)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's partial-index rule")
+@pytest.mark.parametrize(("view", "index"), [("new", "case_new_idx"), ("mine", "case_mine_idx")])
+def test_sqlite_reads_the_new_and_mine_lists_along_their_partial_index(
+    unit_staff: tuple[Actor, Actor], view: str, index: str
+) -> None:
+    """The plan of the query the selector really runs, with its bound parameters: SQLite
+    uses a partial index only when the query states its condition with the same literals.
+    Fails if the condition goes back to ``state IN (?, ?)`` (the plan then walks the
+    unit's whole history: 27 ms instead of 0.2 ms at 1,000,000 cases)."""
+    chief, officer = unit_staff
+    services.case_assign(actor=chief, case_id=open_case(officer).pk, officer_id=chief.user_id)
+    executed: list[tuple[str, Any]] = []
+
+    def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        executed.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        selectors.unit_queue(actor=chief, view=view, limit=5, with_survivor=False)
+    sql, params = next((q, p) for q, p in executed if '"cases_casefile"' in q)
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert f"INDEX {index}" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan

@@ -14,7 +14,8 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from django.core import signing
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -235,6 +236,24 @@ QUEUE_FACTS = (
 )
 
 
+def _partial_index_condition(sql: str) -> RawSQL:
+    """A queue's condition written as SQL literals, exactly as its partial index states it.
+
+    SQLite uses a partial index only when the query repeats the index's condition with the
+    same literal values; the bound parameters the ORM writes (``state IN (?, ?)``) never
+    match, and the "new" list then walked the unit's whole history (27 ms instead of 0.2 ms
+    at 1,000,000 cases). Only fixed state values go in here, never anything from a request.
+    """
+    return RawSQL(sql, [], output_field=BooleanField())  # noqa: S611  # nosec B611
+
+
+_STATE = '"cases_casefile"."state"'
+_ACTIVE_FOR_NEW = _partial_index_condition(
+    f"NOT ({_STATE} IN ('{CaseState.CLOSURE_REQUESTED.value}', '{CaseState.CLOSED.value}'))"
+)
+_NOT_CLOSED = _partial_index_condition(f"NOT ({_STATE} = '{CaseState.CLOSED.value}')")
+
+
 def unit_queue(
     *,
     actor: Actor,
@@ -268,13 +287,9 @@ def unit_queue(
         case QueueView.NEW:
             # Nobody has taken it yet, whatever step it reached without the unit: her online
             # complaint is already with the prosecutor when the unit first sees it.
-            queryset = base.filter(unit_id=unit, assigned_to__isnull=True).exclude(
-                state__in=[CaseState.CLOSURE_REQUESTED, CaseState.CLOSED]
-            )
+            queryset = base.filter(_ACTIVE_FOR_NEW, unit_id=unit, assigned_to__isnull=True)
         case QueueView.MINE:
-            queryset = base.filter(assigned_to_id=actor.user_id, unit_id=unit).exclude(
-                state=CaseState.CLOSED
-            )
+            queryset = base.filter(_NOT_CLOSED, assigned_to_id=actor.user_id, unit_id=unit)
         case QueueView.OVERDUE:
             queryset = base.filter(unit_id=unit, next_due_on__lt=timezone.localdate())
             order_by, descending = "next_due_on", False
