@@ -101,6 +101,7 @@ __all__ = [
     "case_share",
     "case_transition",
     "clean_dependant",
+    "clean_reason",
     "consent_record",
     "consent_revoke",
     "dependant_add",
@@ -113,6 +114,7 @@ __all__ = [
     "intake_draft_max_age",
     "intake_draft_sweep_abandoned",
     "note_add",
+    "open_case_records",
     "perpetrator_add",
     "perpetrator_from_dict",
     "perpetrator_update",
@@ -191,8 +193,9 @@ def _audit(
     )
 
 
-def _reason(value: str, *, field: str = "reason") -> str:
-    """A written justification: long enough to mean something, short enough to audit."""
+def clean_reason(value: str, *, field: str = "reason") -> str:
+    """A written justification: long enough to mean something, short enough to audit.
+    Shared by every service that asks for one (cases, referrals)."""
     text = (value or "").strip()
     if len(text) < MIN_REASON:
         raise InvalidInput(fields={field: [_("Write the reason in a sentence.")]})
@@ -743,7 +746,7 @@ def case_decline_closure(*, actor: Actor, case_id: uuid.UUID | str) -> CaseFile:
 def case_reopen(*, actor: Actor, case_id: uuid.UUID | str, reason: str) -> CaseFile:
     """The chief reopens a closed case (she came back); the reason is audited."""
     case = _case(actor, case_id, Action.REOPEN)
-    why = _reason(reason)
+    why = clean_reason(reason)
     if not can_transition(case.state, CaseState.OPEN):
         raise TransitionRefused
     previous = case.state
@@ -1045,7 +1048,7 @@ def share_without_consent(
     ):
         errors.add("basis", _("Her record does not say she is under 18."))
     errors.raise_if_any()
-    why = _reason(reason)
+    why = clean_reason(reason)
     agency = _recipient(case, agency_id)
     chosen = _scope(scope)
     grant = Grant.objects.create(
@@ -1120,7 +1123,7 @@ def break_glass(
         raise NotFound
     if not actor.recently_verified:
         raise StepUpRequired
-    why = _reason(reason)
+    why = clean_reason(reason)
     if (case_id is None) == (reference is None):
         raise InvalidInput(fields={"reference": [_("This field is required.")]})
     queryset = CaseFile.objects.select_for_update(of=("self",)).select_related("survivor")

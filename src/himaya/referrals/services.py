@@ -49,6 +49,7 @@ from himaya.cases.models import (
 )
 from himaya.cases.notices import notice_language
 from himaya.cases.policies import Action, FieldGroup
+from himaya.cases.services import MAX_REASON, clean_reason
 from himaya.cases.states import CaseState, can_transition
 from himaya.core import audit
 from himaya.core.actor import Actor, person_id
@@ -94,8 +95,6 @@ __all__ = [
 ]
 
 TARGET = "referrals.referral"
-MIN_REASON = 10
-MAX_REASON = 1000
 MAX_TEXT = 2000
 MAX_NAME = 200
 
@@ -214,15 +213,6 @@ def _audit(
         reason=reason,
         metadata=metadata,
     )
-
-
-def _reason(value: str, *, field: str = "reason") -> str:
-    text = (value or "").strip()
-    if len(text) < MIN_REASON:
-        raise InvalidInput(fields={field: [_("Write the reason in a sentence.")]})
-    if len(text) > MAX_REASON:
-        raise InvalidInput(fields={field: [_("This is too long.")]})
-    return text
 
 
 def _move(
@@ -438,7 +428,7 @@ def _to_unit(
     unit = _active_agency(chosen_id, kinds=frozenset({AgencyKind.POLICE_UNIT}), field="to_unit_id")
     why = ""
     if suggestion is not None and unit.pk != suggestion:
-        why = _reason(override_reason, field="override_reason")
+        why = clean_reason(override_reason, field="override_reason")
     referral = Referral(
         kind=ReferralKind.TO_UNIT,
         from_agency=station,
@@ -674,7 +664,7 @@ def referral_decline(*, actor: Actor, referral_id: uuid.UUID | str, reason: str)
     """The receiver declines, saying why. The sender is alerted (a referral to a service:
     the unit's chief, ``REFERRAL_DECLINED``) and picks another agency."""
     referral, _side = _locked(actor, referral_id, Step.DECLINE)
-    why = _reason(reason)
+    why = clean_reason(reason)
     now = timezone.now()
     previous = _move(referral, actor, ReferralState.DECLINED, "declined")
     referral.decline_reason = why
@@ -903,7 +893,7 @@ def referral_send(*, actor: Actor, case_id: uuid.UUID | str, data: ServiceReferr
     suggestion = data.suggested_agency_id
     why = ""
     if suggestion is not None and suggestion != agency.pk:
-        why = _reason(data.override_reason, field="override_reason")
+        why = clean_reason(data.override_reason, field="override_reason")
     if data.basis == SharingBasis.CONSENT:
         if _purpose_for(agency) is None:
             raise InvalidInput(fields={"basis": [_("Choose a value from the list.")]})
