@@ -82,6 +82,16 @@ def _pg_admin(sql: str) -> None:
         conn.execute(sql)
 
 
+def _pg_exists(name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(f"{_pg_base()}/postgres", autocommit=True) as conn:
+        return (
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            is not None
+        )
+
+
 def environment(database: str) -> dict[str, str]:
     """The variables that point Django at the scratch database and its keys (also passed to
     the server subprocess of the HTTP benchmark)."""
@@ -117,7 +127,8 @@ def setup(database: str, *, fresh: bool) -> None:
         drop(database)
     base = scratch_dir(database)
     base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if database == "postgresql" and fresh:
+    if database == "postgresql" and (fresh or not _pg_exists(PG_NAME)):
+        # Created when missing too: a first ``generate.py --cases N`` on a new machine.
         _pg_admin(f"CREATE DATABASE {PG_NAME}")
     for key, value in environment(database).items():
         if value:

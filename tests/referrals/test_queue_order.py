@@ -6,10 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from himaya.accounts.roles import Role
 from himaya.referrals import selectors, services
 from himaya.referrals.models import Referral
+from tests.cases.api_helpers import bearer, token_for
+from tests.cases.helpers import make_person
 from tests.referrals.helpers import make_world, refer_first_contact
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +61,41 @@ def test_finished_referrals_are_not_in_the_waiting_queue() -> None:
     assert [r.pk for r in waiting] == [kept.pk]
     done = selectors.incoming(actor=world.officer, active=False, limit=50).items
     assert [r.pk for r in done] == [declined.pk]
+
+
+def test_queue_rows_read_no_sealed_column_and_no_narrative() -> None:
+    """A queue row shows kinds, agencies, states, deadlines and her case's reference: the
+    referral's sealed message and her case's sealed narrative are never read for it
+    (``selectors.LIST_COLUMNS``)."""
+    world = make_world()
+    referral = refer_first_contact(world)
+    services.referral_accept(actor=world.chief, referral_id=referral.pk)
+    (row,) = selectors.incoming(actor=world.officer, limit=50).items
+    assert {"message", "decline_reason", "provided", "override_reason"} <= (
+        row.get_deferred_fields()
+    )
+    assert row.case is not None
+    assert "narrative" in row.case.get_deferred_fields()
+    assert row.case.reference
+    assert row.to_agency.name_fr == world.unit.name_fr
+
+
+def test_the_api_lists_cost_a_fixed_number_of_queries() -> None:
+    """Every field the API's list items carry is read with the page: one referral or
+    seven, the same statements (a column left out of ``LIST_COLUMNS`` would cost one
+    more query per row)."""
+    officer = make_person(Role.UNIT_OFFICER, (world := make_world()).unit)
+    headers = bearer(token_for(officer, "referrals:read"))
+    services.referral_accept(actor=world.chief, referral_id=refer_first_contact(world).pk)
+    # The token's first use records it (once a minute): not a cost of the list.
+    Client().get("/api/v1/referrals/incoming", headers=headers)
+    with CaptureQueriesContext(connection) as one:
+        listed = Client().get("/api/v1/referrals/incoming", headers=headers)
+    assert listed.status_code == 200
+    assert listed.json()["items"][0]["case_reference"]
+    for _ in range(6):
+        services.referral_accept(actor=world.chief, referral_id=refer_first_contact(world).pk)
+    with CaptureQueriesContext(connection) as seven:
+        listed = Client().get("/api/v1/referrals/incoming", headers=headers)
+    assert len(listed.json()["items"]) == 7
+    assert len(seven.captured_queries) == len(one.captured_queries)

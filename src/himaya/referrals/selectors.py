@@ -136,8 +136,30 @@ def _page(
     return ReferralPage(items=rows, next_cursor=next_cursor)
 
 
+#: What a queue row shows (page and API alike), and nothing else: no sealed column of the
+#: referral, and of her case only its reference (the case row carries her sealed narrative).
+LIST_COLUMNS = (
+    "id",
+    "kind",
+    "state",
+    "from_agency__id",
+    "from_agency__name_ar",
+    "from_agency__name_fr",
+    "to_agency__id",
+    "to_agency__name_ar",
+    "to_agency__name_fr",
+    "case__id",
+    "case__reference",
+    "need",
+    "urgency",
+    "deadline_at",
+    "escalation_level",
+    "created_at",
+)
+
+
 def _list_related(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
-    return queryset.select_related("from_agency", "to_agency", "case")
+    return queryset.select_related("from_agency", "to_agency", "case").only(*LIST_COLUMNS)
 
 
 def incoming(
