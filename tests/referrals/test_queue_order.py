@@ -16,16 +16,21 @@ from himaya.referrals import selectors, services
 from himaya.referrals.models import Referral
 from tests.cases.api_helpers import bearer, token_for
 from tests.cases.helpers import make_person
-from tests.referrals.helpers import make_world, refer_first_contact
+from tests.referrals.helpers import (
+    case_with_consent,
+    make_world,
+    refer_first_contact,
+    refer_to_shelter,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-def test_waiting_and_accepted_referrals_page_together_by_deadline() -> None:
+def test_a_services_waiting_and_accepted_referrals_page_together_by_deadline() -> None:
     world = make_world()
-    referrals = [refer_first_contact(world) for _ in range(5)]
+    referrals = [refer_to_shelter(world, case_with_consent(world)) for _ in range(5)]
     for referral in referrals[1::2]:
-        services.referral_accept(actor=world.chief, referral_id=referral.pk)
+        services.referral_accept(actor=world.provider, referral_id=referral.pk)
     # Deadlines interleave the two states; two share a deadline (the id breaks the tie).
     soon = timezone.now() + timedelta(hours=1)
     for n, referral in enumerate(referrals):
@@ -40,7 +45,7 @@ def test_waiting_and_accepted_referrals_page_together_by_deadline() -> None:
     seen = []
     cursor = None
     for _ in range(5):
-        page = selectors.incoming(actor=world.officer, cursor=cursor, limit=2)
+        page = selectors.incoming(actor=world.provider, cursor=cursor, limit=2)
         seen += [r.pk for r in page.items]
         cursor = page.next_cursor
         if cursor is None:
@@ -48,6 +53,23 @@ def test_waiting_and_accepted_referrals_page_together_by_deadline() -> None:
     assert seen == expected
     states = set(Referral.objects.filter(pk__in=seen).values_list("state", flat=True))
     assert states == {"sent", "accepted"}
+
+
+def test_a_units_accepted_referral_leaves_the_waiting_tab() -> None:
+    """Accepting a station's referral opens her case: the hand-over is done, so the unit's
+    waiting tab keeps only the women still waiting for an answer, and the accepted one is
+    listed with the others."""
+    world = make_world()
+    waiting = refer_first_contact(world)
+    accepted = refer_first_contact(world)
+    services.referral_accept(actor=world.chief, referral_id=accepted.pk)
+    # Accepted long ago: with the old rule it would head the waiting tab forever.
+    Referral.objects.filter(pk=accepted.pk).update(
+        deadline_at=timezone.now() - timedelta(days=400)
+    )
+    assert [r.pk for r in selectors.incoming(actor=world.officer, limit=50).items] == [waiting.pk]
+    others = selectors.incoming(actor=world.officer, active=False, limit=50).items
+    assert [r.pk for r in others] == [accepted.pk]
 
 
 def test_finished_referrals_are_not_in_the_waiting_queue() -> None:
@@ -70,7 +92,7 @@ def test_queue_rows_read_no_sealed_column_and_no_narrative() -> None:
     world = make_world()
     referral = refer_first_contact(world)
     services.referral_accept(actor=world.chief, referral_id=referral.pk)
-    (row,) = selectors.incoming(actor=world.officer, limit=50).items
+    (row,) = selectors.incoming(actor=world.officer, active=False, limit=50).items
     assert {"message", "decline_reason", "provided", "override_reason"} <= (
         row.get_deferred_fields()
     )
@@ -87,15 +109,16 @@ def test_the_api_lists_cost_a_fixed_number_of_queries() -> None:
     officer = make_person(Role.UNIT_OFFICER, (world := make_world()).unit)
     headers = bearer(token_for(officer, "referrals:read"))
     services.referral_accept(actor=world.chief, referral_id=refer_first_contact(world).pk)
+    listed_url = "/api/v1/referrals/incoming?finished=true"
     # The token's first use records it (once a minute): not a cost of the list.
-    Client().get("/api/v1/referrals/incoming", headers=headers)
+    Client().get(listed_url, headers=headers)
     with CaptureQueriesContext(connection) as one:
-        listed = Client().get("/api/v1/referrals/incoming", headers=headers)
+        listed = Client().get(listed_url, headers=headers)
     assert listed.status_code == 200
     assert listed.json()["items"][0]["case_reference"]
     for _ in range(6):
         services.referral_accept(actor=world.chief, referral_id=refer_first_contact(world).pk)
     with CaptureQueriesContext(connection) as seven:
-        listed = Client().get("/api/v1/referrals/incoming", headers=headers)
+        listed = Client().get(listed_url, headers=headers)
     assert len(listed.json()["items"]) == 7
     assert len(seven.captured_queries) == len(one.captured_queries)

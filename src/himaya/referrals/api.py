@@ -133,6 +133,11 @@ def _state(referral: Referral) -> ReferralStateOut:
     auth=READ,
     response=ReferralListOut,
     summary="Referrals your agency received, by deadline (or the finished ones)",
+    description=(
+        "Waiting ones first by deadline: for a service, waiting and accepted; for a police "
+        "unit, only those not yet answered (an accepted referral from a station has become "
+        "a case). finished=true lists the others, newest first."
+    ),
 )
 def incoming(request: HttpRequest, query: Query[IncomingQueryIn]) -> dict[str, object]:
     page = selectors.incoming(

@@ -73,7 +73,9 @@ class WithdrawIn(Schema):
 
 
 class IncomingQueryIn(PageQuery):
-    finished: bool = Field(default=False, description="The finished ones instead of the active.")
+    finished: bool = Field(
+        default=False, description="The others (answered or finished) instead of the waiting ones."
+    )
 
 
 class AgencyRefOut(Schema):

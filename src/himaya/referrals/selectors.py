@@ -55,6 +55,7 @@ __all__ = [
     "referral_view",
     "service_candidates",
     "unit_choices",
+    "waiting_states",
 ]
 
 TARGET = "referrals.referral"
@@ -162,6 +163,18 @@ def _list_related(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
     return queryset.select_related("from_agency", "to_agency", "case").only(*LIST_COLUMNS)
 
 
+def waiting_states(actor: Actor) -> frozenset[ReferralState]:
+    """What the actor's "waiting" tab holds. A service's referral stays at work while it is
+    accepted (she is in the shelter, the lawyer has her file), so a service sees waiting and
+    accepted ones together. A unit's referral from a station is handed over once accepted:
+    her case is open and lives in the unit's case queue, so only the unanswered ones wait;
+    the accepted ones are listed with the finished (otherwise they would pile up, oldest
+    deadline first, above the women still waiting for an answer)."""
+    if policies.is_unit_staff(actor):
+        return frozenset({ReferralState.SENT})
+    return ACTIVE_STATES
+
+
 def incoming(
     *,
     actor: Actor,
@@ -169,9 +182,9 @@ def incoming(
     cursor: str | None = None,
     limit: int | None = None,
 ) -> ReferralPage:
-    """What the actor's agency received, most urgent deadline first (``active``: waiting or
-    accepted; otherwise the finished ones, newest first). Empty for anyone who receives
-    none: a unit receives referrals to a unit, a service provider referrals to a service."""
+    """What the actor's agency received: the waiting ones (``waiting_states``), most urgent
+    deadline first; otherwise the rest, newest first. Empty for anyone who receives none: a
+    unit receives referrals to a unit, a service provider referrals to a service."""
     if policies.is_unit_staff(actor):
         kind = ReferralKind.TO_UNIT
     elif policies.may_receive_services(actor):
@@ -179,11 +192,11 @@ def incoming(
     else:
         return ReferralPage(items=[], next_cursor=None)
     queryset = _list_related(Referral.objects.filter(to_agency_id=actor.agency_id, kind=kind))
+    waiting = waiting_states(actor)
     if active:
-        # Waiting and accepted, each read along the inbox index (agency, state, deadline):
-        # a unit's accepted referrals stay accepted and accumulate over the years.
+        # Each state read along the inbox index (agency, state, deadline) and merged.
         return _page(
-            [queryset.filter(state=state) for state in sorted(ACTIVE_STATES)],
+            [queryset.filter(state=state) for state in sorted(waiting)],
             key="deadline_at",
             descending=False,
             cursor=cursor,
@@ -191,7 +204,7 @@ def incoming(
             name=f"in.{actor.agency_id}",
         )
     return _page(
-        queryset.exclude(state__in=ACTIVE_STATES),
+        queryset.exclude(state__in=waiting),
         key="created_at",
         descending=True,
         cursor=cursor,

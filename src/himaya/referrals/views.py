@@ -136,8 +136,16 @@ def queue(request: HttpRequest, actor: Actor) -> HttpResponse:
         raise Http404
     receives = policies.is_unit_staff(actor) or policies.may_receive_services(actor)
     sends = policies.is_focal_point(actor) or policies.is_unit_staff(actor)
+    if policies.is_unit_staff(actor):
+        # A station's referral is handed over once accepted (selectors.waiting_states).
+        received_tabs = [
+            ("incoming", _("Waiting for an answer")),
+            ("done", _("Accepted or finished")),
+        ]
+    else:
+        received_tabs = [("incoming", _("Waiting and accepted")), ("done", _("Finished"))]
     tabs_available = [
-        *([("incoming", _("Waiting and accepted")), ("done", _("Finished"))] if receives else []),
+        *(received_tabs if receives else []),
         *([("sent", _("Sent"))] if sends else []),
     ]
     tab = request.GET.get("tab") or tabs_available[0][0]
