@@ -70,6 +70,12 @@ def test_screenshots_of_the_main_pages_in_arabic_and_french(e2e: Journey) -> Non
         officer.goto(f"{base}/network/map/")
         taken.append(_shot(officer, language, "7-map", "svg.network-map"))
 
+        # The unit's referrals: what stations sent and she still waits on, then the rest.
+        officer.goto(f"{base}/referrals/")
+        taken.append(_shot(officer, language, "8-referrals-waiting", "nav.case-tabs"))
+        officer.goto(f"{base}/referrals/?tab=done")
+        taken.append(_shot(officer, language, "9-referrals-answered", "nav.case-tabs"))
+
     focal = e2e.page()
     sign_in(focal, base, world.account("demo.focal"))
     for language in LANGUAGES:
@@ -77,5 +83,5 @@ def test_screenshots_of_the_main_pages_in_arabic_and_french(e2e: Journey) -> Non
         focal.goto(f"{base}/network/")
         taken.append(_shot(focal, language, "6-directory", "section.station-panel a"))
 
-    assert len(taken) == 14
+    assert len(taken) == 18
     e2e.assert_clean_console()
