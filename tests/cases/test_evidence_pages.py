@@ -112,6 +112,15 @@ def test_an_uploaded_photo_is_stored_and_the_officer_goes_back_to_the_case(
     assert item.sha256_received == hashlib.sha256(original).hexdigest()
 
 
+def test_the_case_timeline_names_the_upload_in_words(client: Client, case: CaseFile) -> None:
+    """Every step on the case's timeline is named in the reader's language, never by its
+    stored kind ("evidence_added")."""
+    assert post_file(client, case, files.jpeg_with_gps()).status_code == 302
+    html = page(client.get(case_url(case.pk)))
+    assert "Evidence added" in html
+    assert "evidence_added" not in html
+
+
 @pytest.mark.parametrize(
     ("data", "name", "message"),
     [

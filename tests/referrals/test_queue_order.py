@@ -64,9 +64,7 @@ def test_a_units_accepted_referral_leaves_the_waiting_tab() -> None:
     accepted = refer_first_contact(world)
     services.referral_accept(actor=world.chief, referral_id=accepted.pk)
     # Accepted long ago: with the old rule it would head the waiting tab forever.
-    Referral.objects.filter(pk=accepted.pk).update(
-        deadline_at=timezone.now() - timedelta(days=400)
-    )
+    Referral.objects.filter(pk=accepted.pk).update(deadline_at=timezone.now() - timedelta(days=400))
     assert [r.pk for r in selectors.incoming(actor=world.officer, limit=50).items] == [waiting.pk]
     others = selectors.incoming(actor=world.officer, active=False, limit=50).items
     assert [r.pk for r in others] == [accepted.pk]

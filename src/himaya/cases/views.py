@@ -215,6 +215,7 @@ TIMELINE_LABELS: dict[str, Any] = {
     "perpetrator_updated": gettext_lazy("Alleged perpetrator corrected"),
     "dependant_added": gettext_lazy("Child or dependant added"),
     "dependant_updated": gettext_lazy("Child or dependant corrected"),
+    "evidence_added": gettext_lazy("Evidence added"),
 }
 
 
