@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from himaya.accounts.roles import Role
 from himaya.cases.models import CaseFile
@@ -243,3 +244,42 @@ def test_queue_pages_cost_a_fixed_number_of_queries() -> None:
 def test_roles_without_referrals_get_no_queue(role: str) -> None:
     client = signed_in(signed_staff(role, make_world().central))
     assert client.get(reverse("referrals:queue")).status_code == 404
+
+
+def test_a_queue_row_shows_its_link_deadline_and_badges() -> None:
+    """What a row says, whatever builds it (``views._rows``): the referral's address, its
+    kind (no case yet) or the case's reference, agencies, state, urgency, the deadline
+    (ISO in ``datetime``, DATETIME_FORMAT in words, local time), the overdue badge and the
+    escalation step."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    world = make_world()
+    officer = signed_staff(Role.UNIT_OFFICER, world.unit)
+    late = refer_first_contact(world)
+    deadline = timezone.now() - timedelta(hours=3)
+    Referral.objects.filter(pk=late.pk).update(deadline_at=deadline, escalation_level=1)
+    page = body(signed_in(officer).get(reverse("referrals:queue")))
+    address = reverse("referrals:detail", args=[late.pk])
+    row = page[page.index(address) - 60 : page.index("</tr>", page.index(address))]
+    assert f'<a class="referral-kind" href="{address}">' in row
+    assert "From a district station to a unit" in row
+    assert world.station.name_fr in row
+    assert world.unit.name_fr in row
+    assert 'referral-state--sent">Waiting for an answer</span>' in row
+    local = timezone.localtime(deadline)
+    assert f'<time datetime="{local.isoformat()}" class="case-overdue">' in row
+    with translation.override("en"):
+        assert date_format(local, "DATETIME_FORMAT") in row
+    assert 'case-badge--alert">overdue</span>' in row
+    assert "Overdue: the unit chief was alerted" in row
+
+    on_time = refer_to_shelter(world, case_with_consent(world))
+    page = body(signed_in(officer).get(reverse("referrals:queue"), {"tab": "sent"}))
+    address = reverse("referrals:detail", args=[on_time.pk])
+    row = page[page.index(address) - 60 : page.index("</tr>", page.index(address))]
+    assert on_time.case is not None
+    assert f'<a class="case-ref" href="{address}"><bdi dir="ltr">{on_time.case.reference}' in row
+    assert "case-badge" not in row
