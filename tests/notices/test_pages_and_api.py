@@ -212,3 +212,21 @@ def test_a_forged_cursor_is_refused() -> None:
         headers=bearer(token),
     )
     assert response.status_code == 422
+
+
+def test_sent_agrees_with_what_was_sent_in_french_and_arabic() -> None:
+    """ "Sent" names one notice, one referral's step, or a tab of many referrals: each with
+    its own message context, so French and Arabic can agree with the noun."""
+    from django.utils import translation
+
+    from himaya.cases.models import NoticeState
+    from himaya.referrals.views import EVENT_LABELS
+
+    for language, notice, step, tab in (
+        ("fr", "Envoyé", "Envoyée", "Envoyées"),
+        ("ar", "أُرسل", "أُرسلت", "مُرسلة"),
+    ):
+        with translation.override(language):
+            assert str(NoticeState.SENT.label) == notice
+            assert str(EVENT_LABELS["sent"]) == step
+            assert translation.gettext("Sent") == tab

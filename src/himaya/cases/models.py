@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from himaya.cases.classification import GbvimsType
 from himaya.cases.states import CaseState
@@ -556,7 +557,8 @@ class NoticeChannel(models.TextChoices):
 class NoticeState(models.TextChoices):
     #: Waiting for a time she said is safe.
     QUEUED = "queued", _("Waiting for a safe time")
-    SENT = "sent", _("Sent")
+    # One notice ("avis" in French, "إشعار" in Arabic): not the plural of the referral tab.
+    SENT = "sent", pgettext_lazy("notice state", "Sent")
     #: Her preferences say no: recorded, never sent.
     WITHHELD = "withheld", _("Not sent: against her preferences")
     FAILED = "failed", _("Sending failed")

@@ -21,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from himaya.cases import notices
@@ -43,7 +43,7 @@ TIMELINE_LABELS: dict[str, Any] = {
 
 #: What the unit reads next to each notice: why it was or was not sent.
 STATE_HELP: dict[str, Any] = {
-    NoticeState.SENT: gettext_lazy("Sent"),
+    NoticeState.SENT: pgettext_lazy("notice state", "Sent"),
     NoticeState.QUEUED: gettext_lazy("Waiting for a time she said is safe"),
     NoticeState.WITHHELD: gettext_lazy("Not sent: against her preferences"),
     NoticeState.FAILED: gettext_lazy("Sending failed"),

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from himaya.cases.forms import FIELD_GROUP_LABELS, add_service_errors
@@ -67,7 +67,8 @@ PURPOSE_LABELS = dict(ConsentPurpose.choices)
 CLOSE_LABELS = dict(services.CloseReason.CHOICES)
 ESCALATION_LABELS = dict(EscalationLevel.choices)
 EVENT_LABELS: dict[str, Any] = {
-    "sent": gettext_lazy("Sent"),
+    # One referral, on its timeline (the tab "Sent" lists many).
+    "sent": pgettext_lazy("referral step", "Sent"),
     "accepted": gettext_lazy("Accepted"),
     "declined": gettext_lazy("Declined"),
     "withdrawn": gettext_lazy("Withdrawn"),
