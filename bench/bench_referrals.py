@@ -227,8 +227,14 @@ class Bench:
         out = {}
         for name, role, tab in PAGES:
             desk = self.desk(max(set(chosen[name]), key=chosen[name].count), role)
-            out[name] = count_statements(
-                lambda d=desk, t=tab: d.client.get("/referrals/", {"tab": t})  # type: ignore[misc]
+            # The fewer of two loads: a signed-in session's "last seen" stamp is written at
+            # most every 15 seconds (accounts.middleware), one statement that belongs to the
+            # clock, not to the page.
+            out[name] = min(
+                count_statements(
+                    lambda d=desk, t=tab: d.client.get("/referrals/", {"tab": t})  # type: ignore[misc]
+                )
+                for _ in range(2)
             )
         return out
 
