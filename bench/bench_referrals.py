@@ -48,7 +48,8 @@ SEED = 5_2026
 #: stations, waiting and finished; what it sent to services), and the staff of two kinds of
 #: service (a shelter, a hospital unit: what they received, waiting and finished).
 #: Prosecutors have no referral pages (``policies.has_referral_pages``): they receive cases
-#: by forwarding, timed with the justice queues.
+#: by forwarding, into the justice queue (``/justice/``), which no benchmark times yet: the
+#: generators write no complaints, hearings or measures (bench/README.md, "Not measured").
 PAGES = (
     ("focal.sent", "focal_point", "sent"),
     ("unit.incoming", "unit_officer", "incoming"),

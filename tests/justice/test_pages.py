@@ -177,3 +177,30 @@ def test_another_unit_gets_404_on_the_case_status_page() -> None:
     case = her_case(world)
     stranger = signed_in(signed_staff(Role.UNIT_OFFICER, make_unit()))
     assert stranger.get(reverse("justice:case_status", args=[case.pk])).status_code == 404
+
+
+def test_the_queue_reads_no_case_account_for_its_rows() -> None:
+    """Each list of the queue shows the case's reference: her sealed account (and who was
+    present) is never read for it (``selectors.CASE_SEALED``)."""
+    from himaya.justice import selectors, services
+
+    world = make_world()
+    waiting = forward(world)
+    busy = forward(world)
+    open_proceedings(world, busy)
+    set_hearing(world, busy)
+    measure = order_measure(world, busy, ends_on=timezone.localdate() + timedelta(days=2))
+    services.breach_report(
+        actor=world.prosecutor.actor, measure_id=measure.pk, description="He came to her door."
+    )
+    queue = selectors.prosecutor_queue(actor=world.prosecutor.actor)
+    cases = [
+        *(c.case for c in queue.awaiting.items),
+        *(h.complaint.case for h in queue.hearings),
+        *(m.complaint.case for m in queue.expiring),
+        *(b.measure.complaint.case for b in queue.breaches),
+    ]
+    assert len(cases) == 4
+    assert waiting.case.reference in {c.reference for c in cases}
+    for case in cases:
+        assert {"narrative", "others_present"} <= case.get_deferred_fields()

@@ -186,6 +186,15 @@ class ProsecutorQueue:
     breaches: list[Breach]
 
 
+#: Her case's sealed columns: a queue shows the case's reference, never her account, so its
+#: rows do not read them (joined case rows carried her sealed narrative for nothing).
+CASE_SEALED = ("narrative", "others_present")
+
+
+def _without_her_account(path: str) -> list[str]:
+    return [f"{path}__{column}" for column in CASE_SEALED]
+
+
 def prosecutor_queue(
     *, actor: Actor, cursor: str | None = None, limit: int | None = None
 ) -> ProsecutorQueue:
@@ -199,9 +208,9 @@ def prosecutor_queue(
     now = timezone.now()
     today = timezone.localdate()
     awaiting = paginate(
-        Complaint.objects.filter(
-            office_id=office, state__in=sorted(AWAITING_STATES)
-        ).select_related("case"),
+        Complaint.objects.filter(office_id=office, state__in=sorted(AWAITING_STATES))
+        .select_related("case")
+        .defer(*_without_her_account("case")),
         order_by="decision_due_on",
         cursor=cursor,
         limit=limit,
@@ -216,6 +225,7 @@ def prosecutor_queue(
             scheduled_at__lte=now + timedelta(days=HEARING_DAYS),
         )
         .select_related("complaint", "complaint__case")
+        .defer(*_without_her_account("complaint__case"))
         .order_by("scheduled_at", "id")[:QUEUE_ROWS]
     )
     expiring = list(
@@ -227,6 +237,7 @@ def prosecutor_queue(
             ends_on__lte=today + timedelta(days=services.review_days()),
         )
         .select_related("complaint", "complaint__case")
+        .defer(*_without_her_account("complaint__case"))
         .order_by("ends_on", "id")[:QUEUE_ROWS]
     )
     breaches = list(
@@ -235,6 +246,7 @@ def prosecutor_queue(
             created_at__gte=now - timedelta(days=BREACH_DAYS),
         )
         .select_related("measure", "measure__complaint", "measure__complaint__case")
+        .defer(*_without_her_account("measure__complaint__case"))
         .order_by("-created_at", "-id")[:QUEUE_ROWS]
     )
     return ProsecutorQueue(
