@@ -48,8 +48,7 @@ SEED = 5_2026
 #: stations, waiting and finished; what it sent to services), and the staff of two kinds of
 #: service (a shelter, a hospital unit: what they received, waiting and finished).
 #: Prosecutors have no referral pages (``policies.has_referral_pages``): they receive cases
-#: by forwarding, into the justice queue (``/justice/``), which no benchmark times yet: the
-#: generators write no complaints, hearings or measures (bench/README.md, "Not measured").
+#: by forwarding, into the justice queue (``/justice/``), timed by ``bench_justice.py``.
 PAGES = (
     ("focal.sent", "focal_point", "sent"),
     ("unit.incoming", "unit_officer", "incoming"),

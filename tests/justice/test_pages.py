@@ -204,3 +204,56 @@ def test_the_queue_reads_no_case_account_for_its_rows() -> None:
     assert waiting.case.reference in {c.reference for c in cases}
     for case in cases:
         assert {"narrative", "others_present"} <= case.get_deferred_fields()
+
+
+def test_the_awaiting_list_pages_both_states_by_deadline() -> None:
+    """Complaints received and under further investigation come in one list, earliest
+    decision deadline first, each once across pages, although each state is read along
+    its own index range and merged (``core.pagination.paginate`` with parts)."""
+    from himaya.justice import selectors
+
+    world = make_world()
+    complaints = [forward(world) for _ in range(5)]
+    today = timezone.localdate()
+    for n, complaint in enumerate(complaints):
+        Complaint.objects.filter(pk=complaint.pk).update(
+            state=ComplaintState.INVESTIGATION if n % 2 else ComplaintState.RECEIVED,
+            decision_due_on=today + timedelta(days=min(n, 3)),  # two share a day
+        )
+    expected = list(
+        Complaint.objects.filter(pk__in=[c.pk for c in complaints])
+        .order_by("decision_due_on", "pk")
+        .values_list("pk", flat=True)
+    )
+    seen: list[int] = []
+    cursor = None
+    for _ in range(5):
+        page = selectors.prosecutor_queue(actor=world.prosecutor.actor, cursor=cursor, limit=2)
+        seen += [c.pk for c in page.awaiting.items]
+        cursor = page.awaiting.next_cursor
+        if cursor is None:
+            break
+    assert seen == expected
+
+
+def test_a_queue_row_shows_its_link_step_days_and_badge() -> None:
+    """What an awaiting row says, whatever builds it (``views._queue_context``)."""
+    from django.utils.formats import date_format
+    from django.utils.translation import override
+
+    world = make_world(signed=True)
+    late = forward(world)
+    due = timezone.localdate() - timedelta(days=2)
+    Complaint.objects.filter(pk=late.pk).update(decision_due_on=due)
+    response = signed_in(world.prosecutor).get(reverse("justice:queue"))
+    page = body(response)
+    address = complaint_url(late)
+    row = page[page.index(address) - 40 : page.index("</tr>", page.index(address))]
+    assert f'<a class="case-ref" href="{address}"><bdi dir="ltr">{late.case.reference}' in row
+    assert shown(ComplaintState.RECEIVED.label, response) in row
+    received = timezone.localtime(late.received_at)
+    assert f'<time datetime="{received.isoformat()}">' in row
+    assert f'<time datetime="{due.isoformat()}" class="case-overdue">' in row
+    with override(response.headers["Content-Language"]):
+        assert date_format(due, "DATE_FORMAT") in row
+    assert "case-badge--alert" in row

@@ -122,7 +122,7 @@ def decode_cursor(cursor: str, *, salt: str) -> tuple[object, int]:
 
 
 def paginate[T: Model](
-    queryset: QuerySet[T],
+    queryset: QuerySet[T] | Sequence[QuerySet[T]],
     *,
     order_by: str,
     cursor: str | None,
@@ -135,16 +135,27 @@ def paginate[T: Model](
     ``order_by`` must be a non-null, non-identifying column covered by an index together
     with ``id``. ``salt`` names the list (e.g. ``"accounts.tokens"``) so its cursors are
     useless on any other list.
+
+    Several querysets (disjoint parts of one list, e.g. one per state) are each read in
+    index order up to the page size and merged: one ordered index range per part, where a
+    single ``IN`` over the parts reads and sorts every matching row, a cost that grows with
+    the list.
     """
     size = clamp_limit(limit)
     full_salt = f"{salt}:{order_by}:{'desc' if descending else 'asc'}"
-    qs = queryset
+    parts = [queryset] if isinstance(queryset, QuerySet) else list(queryset)
+    after = Q()
     if cursor:
         value, pk = decode_cursor(cursor, salt=full_salt)
         op = "lt" if descending else "gt"
-        qs = qs.filter(Q(**{f"{order_by}__{op}": value}) | Q(**{order_by: value, f"pk__{op}": pk}))
+        after = Q(**{f"{order_by}__{op}": value}) | Q(**{order_by: value, f"pk__{op}": pk})
     sign = "-" if descending else ""
-    rows = list(qs.order_by(f"{sign}{order_by}", f"{sign}pk")[: size + 1])
+    rows: list[T] = []
+    for part in parts:
+        rows += part.filter(after).order_by(f"{sign}{order_by}", f"{sign}pk")[: size + 1]
+    if len(parts) > 1:
+        rows.sort(key=lambda row: (getattr(row, order_by), row.pk), reverse=descending)
+        rows = rows[: size + 1]
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
