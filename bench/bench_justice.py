@@ -13,11 +13,11 @@ and adds, in bulk, what forwarding would have left in it (``generate_justice``):
   received a few days after the case opened, decision due 30 days later. Forwarded ones
   are mostly awaiting a decision (received, further investigation), else in proceedings,
   before an investigating judge, judged or dismissed; closed ones judged or dismissed;
-* a hearing for every complaint in proceedings or judged (past ones held, coming ones
-  scheduled, from two months ago to a month ahead) and a protection measure for a quarter
-  of them (in force one to twelve months, ended once past). Their sealed columns
-  (sentence, conditions) are sealed empty under her survivor key, as the services leave
-  them.
+* a hearing for every complaint in proceedings or judged, 40 to 200 days after the
+  complaint (held when that is past, scheduled when it is to come), and a protection
+  measure for a quarter of them (in force one to twelve months, ended once past). Their
+  sealed columns (sentence, conditions) are sealed empty under her survivor key, as the
+  services leave them.
 
 Breaches are not generated (each is a sealed account of what happened); the queue's breach
 list reads the last days along its own index.
@@ -46,7 +46,6 @@ from bench import common
 
 SEED = 103_13
 OFFICES_TIMED = 40
-CLOSED_WITH_COMPLAINT = 1 / 3
 MEASURE_SHARE = 0.25
 BATCH = 5_000
 COMPLAINT_STATES = (
@@ -215,7 +214,10 @@ def generate_justice(seed: int = SEED) -> Added:
         key_id,
         wrapped,
     ) in _cases_without_complaint():
-        if case_state == "closed" and rng.random() >= CLOSED_WITH_COMPLAINT:
+        case_hex = str(case_id).replace("-", "")
+        # Which closed case had a complaint depends on the case alone, so that a second
+        # run adds nothing to the cases the first one passed over.
+        if case_state == "closed" and int(case_hex[:8], 16) % 3 != 0:
             continue
         office = offices.get(her_commune) or offices.get(unit_commune)
         if office is None:
@@ -225,7 +227,6 @@ def generate_justice(seed: int = SEED) -> Added:
         due = received.date() + timedelta(days=30)
         complaints.append((case_id, office, "police", state, False, received, due, received))
         if state in {"proceedings", "judged"}:
-            case_hex = str(case_id).replace("-", "")
             heard.append((case_hex, state, received, prosecutors[office], key_id, wrapped))
     hearings: list[tuple[Any, ...]] = []
     measures: list[tuple[Any, ...]] = []
@@ -247,10 +248,11 @@ def generate_justice(seed: int = SEED) -> Added:
         ids = _complaint_ids()
         for case_hex, state, received, prosecutor, key_id, wrapped in heard:
             key = _key_of(key_id, wrapped)
-            if state == "proceedings":
-                at = now + timedelta(days=rng.uniform(-60, 30))
-            else:
-                at = received + timedelta(days=rng.randint(40, 200))
+            # Weeks to months after the complaint: held when that is past, scheduled when
+            # it is to come (only the recent complaints have hearings ahead of them).
+            at = received + timedelta(days=rng.uniform(40, 200))
+            if state == "judged":  # judged: its hearing was held
+                at = min(at, now - timedelta(hours=1))
             hearings.append(
                 (
                     ids[case_hex],
