@@ -152,8 +152,9 @@ else:
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
                 # synchronous=FULL: an acknowledged write survives a power cut. No mmap_size:
-                # measured at 1,000,000 cases it made every read slower here (each request's
-                # new connection page-faults on every page it touches), bench/README.md.
+                # tried at 1,000,000 cases, it gained nothing and read slower in places
+                # (each request's new connection page-faults on every page it touches);
+                # bench/README.md, session 4.
                 "init_command": (
                     "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;PRAGMA foreign_keys=ON;"
                 ),
