@@ -212,6 +212,23 @@ def test_every_view_of_the_case_page_is_an_audited_read(
     assert last.metadata["groups"] == ["incidents"]
 
 
+def test_one_view_is_one_audited_read_with_its_timeline(officer: Staff, case: CaseFile) -> None:
+    """The page's timeline comes with its ``case.read``: no second audited read (and, on
+    SQLite, no second commit to disk) for the same view; a tampered cursor shows the first
+    page of each list."""
+    services.note_add(actor=officer.actor, case_id=case.pk, body="note")
+    client = signed_in(officer)
+    before = AuditEvent.objects.filter(target_id=str(case.pk)).count()
+    page = client.get(case_url(case.pk))
+    assert page.status_code == 200
+    assert 'id="timeline"' in body(page)
+    events = AuditEvent.objects.filter(target_id=str(case.pk)).order_by("sequence")
+    assert [e.action for e in events][before:] == ["case.read"]
+    tampered = client.get(case_url(case.pk), {"timeline": "not-a-cursor", "notes": "x"})
+    assert tampered.status_code == 200
+    assert 'id="timeline"' in body(tampered)
+
+
 def test_her_name_is_in_no_title_and_no_address(officer: Staff, case: CaseFile) -> None:
     client = signed_in(officer)
     page = client.get(case_url(case.pk))

@@ -8,7 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -253,6 +255,39 @@ def test_the_chief_reads_her_alerts_and_marks_them_read(chief: Staff, officer: S
     alert.refresh_from_db()
     assert alert.read_at is not None
     assert f"/alerts/{alert.pk}/read/" not in body(client.get(reverse("cases:alerts")))
+
+
+def test_a_busy_chief_pages_through_all_her_unread_alerts(
+    chief: Staff, officer: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Older alerts are a page away, not out of reach; the rows read the case's reference,
+    never its sealed columns."""
+    monkeypatch.setattr(views, "ALERTS_PER_PAGE", 3)
+    case = open_case(officer.actor)
+    start = timezone.now() - timedelta(days=1)
+    alerts = []
+    for n in range(5):
+        alert = Alert.objects.create(agency_id=case.unit_id, kind=AlertKind.BREAK_GLASS, case=case)
+        Alert.objects.filter(pk=alert.pk).update(created_at=start + timedelta(minutes=n))
+        alerts.append(alert)
+    client = signed_in(chief)
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get(reverse("cases:alerts"))
+    assert first.status_code == 200
+    marked = re.findall(r"/alerts/(\d+)/read/", body(first))
+    assert [int(pk) for pk in marked] == [a.pk for a in alerts[:1:-1]]  # the 3 newest
+    assert case.reference in body(first)
+    assert not any('"narrative"' in q["sql"] for q in queries.captured_queries)
+    next_url = html.unescape(re.findall(r'href="([^"]*cursor=[^"]*)"', body(first))[0])
+    older = body(client.get(next_url))
+    assert [int(pk) for pk in re.findall(r"/alerts/(\d+)/read/", older)] == [
+        alerts[1].pk,
+        alerts[0].pk,
+    ]
+    assert 'href="/cases/alerts/"' in older  # back to the first page
+    expired = client.get(reverse("cases:alerts"), {"cursor": "tampered"})
+    assert expired.status_code == 200
+    assert len(re.findall(r"/alerts/(\d+)/read/", body(expired))) == 3
 
 
 def test_an_officer_has_no_alerts_and_cannot_mark_the_chiefs(chief: Staff, officer: Staff) -> None:

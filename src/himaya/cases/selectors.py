@@ -123,6 +123,17 @@ def case_get(*, actor: Actor, case_id: uuid.UUID | str) -> tuple[CaseFile, Acces
     return case, access
 
 
+def _timeline_page(case: CaseFile, *, cursor: str | None, limit: int | None) -> Page[TimelineEntry]:
+    return paginate(
+        TimelineEntry.objects.filter(case=case).select_related("actor"),
+        order_by="at",
+        cursor=cursor,
+        limit=limit,
+        salt=f"cases.timeline.{case.pk}",
+        descending=False,
+    )
+
+
 def case_timeline(
     *, actor: Actor, case_id: uuid.UUID | str, cursor: str | None = None, limit: int | None = None
 ) -> Page[TimelineEntry]:
@@ -131,14 +142,7 @@ def case_timeline(
     Timeline entries hold kinds, states and ids, never content, so every reader of the case
     may see them."""
     case, access = _visible_case(actor, case_id)
-    page = paginate(
-        TimelineEntry.objects.filter(case=case).select_related("actor"),
-        order_by="at",
-        cursor=cursor,
-        limit=limit,
-        salt=f"cases.timeline.{case.pk}",
-        descending=False,
-    )
+    page = _timeline_page(case, cursor=cursor, limit=limit)
     audit.record(
         actor=actor,
         action="case.timeline_read",
@@ -463,18 +467,38 @@ def duplicate_candidates(
 # --- alerts -------------------------------------------------------------------------------
 
 
+#: What an alert's row shows: the alert, her case's reference and the other unit's name;
+#: never the case's sealed columns.
+ALERT_COLUMNS = (
+    "id",
+    "agency_id",
+    "kind",
+    "case_id",
+    "other_agency_id",
+    "created_at",
+    "read_at",
+    "case__reference",
+    "other_agency__name_ar",
+    "other_agency__name_fr",
+)
+
+
+def _unread_alerts(actor: Actor) -> QuerySet[Alert]:
+    if actor.role != "unit_chief" or actor.agency_id is None:
+        return Alert.objects.none()
+    return (
+        Alert.objects.filter(agency_id=actor.agency_id, read_at__isnull=True)
+        .select_related("case", "other_agency")
+        .only(*ALERT_COLUMNS)
+    )
+
+
 def alerts_for(*, actor: Actor, limit: int = 50) -> list[Alert]:
     """The unit chief's unread alerts, newest first: emergency access, sharing without
     consent, closures awaiting approval, repeat perpetrators and earlier contact in other
     units. An alert names a case of her own unit and, for cross-unit ones, the other unit
     to contact; never anything from another unit's file. Nobody else has alerts."""
-    if actor.role != "unit_chief" or actor.agency_id is None:
-        return []
-    return list(
-        Alert.objects.filter(agency_id=actor.agency_id, read_at__isnull=True)
-        .select_related("case", "other_agency")
-        .order_by("-created_at", "-id")[: clamp_limit(limit)]
-    )
+    return list(_unread_alerts(actor).order_by("-created_at", "-id")[: clamp_limit(limit)])
 
 
 # --- the case page ------------------------------------------------------------------------
@@ -506,6 +530,9 @@ class CaseDetails:
     notes: Page[Note] | None
     open_tasks: list[Task]
     done_tasks: list[Task]
+    #: What happened to the case, when asked for (``timeline_limit``): kinds, states and
+    #: ids only, so every reader of the case may see it.
+    timeline: Page[TimelineEntry] | None = None
 
 
 def _attach[T: (Incident, Dependant, Evidence, Note, Task)](
@@ -529,11 +556,24 @@ def _live_grants(case: CaseFile) -> QuerySet[Grant]:
 
 
 def case_details(
-    *, actor: Actor, case_id: uuid.UUID | str, notes_cursor: str | None = None
+    *,
+    actor: Actor,
+    case_id: uuid.UUID | str,
+    notes_cursor: str | None = None,
+    timeline_cursor: str | None = None,
+    timeline_limit: int | None = None,
 ) -> CaseDetails:
     """The case page's content: ``case_get`` (an audited ``case.read``) and the lists the
-    actor's access allows, each one bounded query. Fails closed like ``case_get``."""
+    actor's access allows, each one bounded query; with ``timeline_limit``, a page of the
+    timeline too (the case page: its one ``case.read`` covers the timeline, no second
+    audited read of the same case). Fails closed like ``case_get``; a cursor that was
+    tampered with raises ``InvalidInput``."""
     case, access = case_get(actor=actor, case_id=case_id)
+    timeline = (
+        _timeline_page(case, cursor=timeline_cursor, limit=timeline_limit)
+        if timeline_limit is not None
+        else None
+    )
     sees = access.sees
     incidents = (
         _attach(
@@ -587,6 +627,7 @@ def case_details(
             notes=None,
             open_tasks=[],
             done_tasks=[],
+            timeline=timeline,
         )
     notes = paginate(
         Note.objects.filter(case=case).select_related("author"),
@@ -620,6 +661,7 @@ def case_details(
             ),
             case,
         ),
+        timeline=timeline,
     )
 
 
@@ -642,14 +684,13 @@ def unit_officers(*, actor: Actor) -> list[User]:
 
 
 def alert_page(*, actor: Actor, cursor: str | None = None, limit: int | None = None) -> Page[Alert]:
-    """``alerts_for`` a keyset page at a time (newest first), for the API: the same alerts,
-    the same rule (the unit chief's unread alerts; an empty page for anyone else)."""
-    if actor.role != "unit_chief" or actor.agency_id is None:
-        queryset = Alert.objects.none()
-    else:
-        queryset = Alert.objects.filter(
-            agency_id=actor.agency_id, read_at__isnull=True
-        ).select_related("case", "other_agency")
+    """``alerts_for`` a keyset page at a time (newest first), for the alerts page and the
+    API: the same alerts, the same rule (the unit chief's unread alerts; an empty page for
+    anyone else). ``InvalidInput`` for a cursor that was tampered with."""
     return paginate(
-        queryset, order_by="created_at", cursor=cursor, limit=limit, salt="cases.alerts"
+        _unread_alerts(actor),
+        order_by="created_at",
+        cursor=cursor,
+        limit=limit,
+        salt="cases.alerts",
     )

@@ -89,6 +89,7 @@ from himaya.network.models import AgencyKind, Language
 type Handler = Callable[..., HttpResponse]
 
 TIMELINE_PER_PAGE = 30
+ALERTS_PER_PAGE = 50
 QUEUE_PER_PAGE = 50
 
 
@@ -434,17 +435,44 @@ def search(request: HttpRequest, actor: Actor) -> HttpResponse:
 @require_GET
 @staff_view
 def alerts(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The unit chief's unread alerts, newest first, ``ALERTS_PER_PAGE`` at a time (a busy
+    unit can have hundreds: none is out of reach until the newer ones are read)."""
     if not policies.may_read_alerts(actor):
         raise Http404
-    rows = [
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = selectors.alert_page(actor=actor, cursor=cursor, limit=ALERTS_PER_PAGE)
+    except InvalidInput:
+        messages.warning(request, _("That page link had expired: here is the first page."))
+        page = selectors.alert_page(actor=actor, limit=ALERTS_PER_PAGE)
+        cursor = None
+    rows = []
+    for alert in page.items:
+        at = timezone.localtime(alert.created_at)
+        rows.append(
+            {
+                "id": alert.pk,
+                "kind_key": alert.kind,
+                "kind": ALERT_LABELS.get(alert.kind, alert.kind),
+                "case_id": alert.case_id,
+                "reference": alert.case.reference if alert.case is not None else "",
+                "other": _agency_name(alert.other_agency) if alert.other_agency else "",
+                "iso": at.isoformat(),
+                "when": f"{date_format(at, 'DATE_FORMAT')} {date_format(at, 'H:i')}",
+            }
+        )
+    here = reverse("cases:alerts")
+    return render(
+        request,
+        "cases/alerts.html",
         {
-            "alert": alert,
-            "kind": ALERT_LABELS.get(alert.kind, alert.kind),
-            "other": _agency_name(alert.other_agency) if alert.other_agency_id else "",
-        }
-        for alert in selectors.alerts_for(actor=actor)
-    ]
-    return render(request, "cases/alerts.html", {"rows": rows})
+            "rows": rows,
+            "next_url": f"{here}?{urlencode({'cursor': page.next_cursor})}"
+            if page.next_cursor
+            else None,
+            "first_url": here if cursor else None,
+        },
+    )
 
 
 @require_POST
@@ -626,16 +654,20 @@ def _case_context(
     notes_cursor = request.GET.get("notes") or None
     timeline_cursor = request.GET.get("timeline") or None
     try:
-        details = selectors.case_details(actor=actor, case_id=case_id, notes_cursor=notes_cursor)
-    except InvalidInput:
-        details = selectors.case_details(actor=actor, case_id=case_id)
-    try:
-        timeline = selectors.case_timeline(
-            actor=actor, case_id=case_id, cursor=timeline_cursor, limit=TIMELINE_PER_PAGE
+        details = selectors.case_details(
+            actor=actor,
+            case_id=case_id,
+            notes_cursor=notes_cursor,
+            timeline_cursor=timeline_cursor,
+            timeline_limit=TIMELINE_PER_PAGE,
         )
-    except InvalidInput:
-        timeline = selectors.case_timeline(actor=actor, case_id=case_id, limit=TIMELINE_PER_PAGE)
-    case, access = details.case, details.access
+    except InvalidInput:  # a cursor that was tampered with: the first pages
+        details = selectors.case_details(
+            actor=actor, case_id=case_id, timeline_limit=TIMELINE_PER_PAGE
+        )
+    case, access, timeline = details.case, details.access, details.timeline
+    if timeline is None:  # pragma: no cover - asked for above
+        raise RuntimeError("the case page's timeline was not loaded")
     holding = access.holding_unit
     can = _allowed(actor, case)
     officers = _officer_choices(actor) if holding else []
@@ -723,7 +755,9 @@ def _case_context(
         "notes_next": _page_url(
             request, "notes", details.notes.next_cursor if details.notes else None, "notes"
         ),
-        "residence_commune": _agency_name(survivor.residence_commune)
+        "residence_commune": _agency_name(
+            get_index().communes_by_id.get(survivor.residence_commune_id)
+        )
         if access.sees(FieldGroup.CONTACT) and survivor.residence_commune_id
         else "",
         "today": timezone.localdate(),
