@@ -84,7 +84,8 @@ bench: install
 	  BENCH_SCALE=$(BENCH_SCALE) $(PY) bench/bench_cases.py --database $$db \
 	    && BENCH_SCALE=$(BENCH_SCALE) $(PY) bench/bench_intake_http.py --database $$db \
 	    && BENCH_SCALE=$(BENCH_SCALE) $(PY) bench/bench_referrals.py --database $$db --reuse \
-	    && BENCH_SCALE=$(BENCH_SCALE) $(PY) bench/bench_justice.py --database $$db; \
+	    && BENCH_SCALE=$(BENCH_SCALE) $(PY) bench/bench_justice.py --database $$db \
+	    && BENCH_SCALE=$(BENCH_SCALE) $(PY) bench/bench_pages.py --database $$db; \
 	  status=$$?; $(PY) bench/generate.py --drop --database $$db; \
 	  [ $$status -eq 0 ] || exit $$status; \
 	done
