@@ -146,7 +146,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "himaya.core.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "himaya.sqlite3")),
             "OPTIONS": {
                 "timeout": 20,
@@ -159,6 +159,10 @@ else:
                     "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;PRAGMA foreign_keys=ON;"
                 ),
             },
+            # Django's own default for SQLite, said out loud: pytest-django knows an
+            # in-memory test database by Django's engine name, and the engine is ours
+            # (himaya.core.backends.sqlite3: writers of a process queue in the process).
+            "TEST": {"NAME": ":memory:"},
         }
     }
 _test_db_name = env_str("TEST_DATABASE_NAME", "")

@@ -11,7 +11,7 @@ import pytest
 
 from himaya import settings as himaya_settings
 
-SQLITE = "django.db.backends.sqlite3"
+SQLITE = "himaya.core.backends.sqlite3"
 
 
 def _configured() -> dict[str, Any]:
