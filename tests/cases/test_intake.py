@@ -381,6 +381,38 @@ def test_an_intake_costs_the_same_statements_for_three_of_each_record_as_for_one
     assert statements(3) == statements(1)
 
 
+def test_her_keys_and_the_opened_case_are_audited_in_one_append_at_the_end(
+    officer: Actor,
+) -> None:
+    """Her key's event, each man's, then ``case.open``: consecutive in the chain and written
+    in one append (one time, taken under the chain head's lock), the intake's last
+    statements. On PostgreSQL the head's row lock, which every audited write waits for, is
+    then held only from there to the commit."""
+    from django.test.utils import CaptureQueriesContext
+
+    from himaya.core.models import AuditEvent
+
+    data = an_intake(
+        perpetrators=[
+            PerpetratorData(relationship=Relationship.SPOUSE, full_name="Karim Zouhairi"),
+            PerpetratorData(relationship=Relationship.FAMILY, full_name="Said Amrani"),
+        ]
+    )
+    with CaptureQueriesContext(connection) as captured:
+        case = services.case_open_from_intake(actor=officer, data=data, idempotency_key=new_key())
+    keys = [str(case.survivor.data_key_id), *(str(p.data_key_id) for p in case.perpetrators.all())]
+    events = list(AuditEvent.objects.order_by("-sequence")[: len(keys) + 1])[::-1]
+    assert [e.action for e in events] == ["datakey.create"] * 3 + ["case.open"]
+    assert sorted(e.target_id for e in events[:-1]) == sorted(keys)
+    assert events[-1].target_id == str(case.pk)
+    assert len({e.occurred_at for e in events}) == 1
+    statements = [q["sql"] for q in captured.captured_queries]
+    locked = next(i for i, sql in enumerate(statements) if "core_auditchainhead" in sql)
+    # From the moment the chain head is read (and locked), only the append itself.
+    tail = [sql for sql in statements[locked:] if not sql.startswith(("RELEASE", "COMMIT"))]
+    assert all("core_audit" in sql for sql in tail), tail
+
+
 def test_a_replayed_intake_spends_no_reference_number(officer: Actor) -> None:
     """The reference number is taken before the replay check (the counter row is the lock);
     a replay found then rolls it back, so references stay consecutive."""

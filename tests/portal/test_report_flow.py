@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from himaya.cases.models import Alert, AlertKind, CaseFile, Channel, Consent, Notice
+from himaya.core.models import AuditEvent
 from himaya.portal.models import Codename
 from tests.portal.helpers import World, codename_in, hidden, post, walk
 
@@ -34,6 +35,25 @@ def test_a_help_request_becomes_an_online_case_in_the_competent_unit(
     assert Consent.objects.filter(case=case, recorded_by__isnull=True).exists()
     assert Notice.objects.filter(case=case, event="case_received").exists()
     assert len(codename_in(response.content.decode()).split()) >= 6
+
+
+def test_her_keys_and_the_opened_case_are_audited_in_one_append(
+    client: Client, world: World
+) -> None:
+    """Her key's event, each man's, then ``case.open``: consecutive in the chain, written in
+    one append (one time) at the end of the report's transaction."""
+    walk(client, world)
+    case = CaseFile.objects.get()
+    opened = AuditEvent.objects.get(action="case.open", target_id=str(case.pk))
+    keys = [str(case.survivor.data_key_id), *(str(p.data_key_id) for p in case.perpetrators.all())]
+    events = list(
+        AuditEvent.objects.filter(
+            sequence__gt=opened.sequence - 1 - len(keys), sequence__lte=opened.sequence
+        ).order_by("sequence")
+    )
+    assert [e.action for e in events] == ["datakey.create"] * len(keys) + ["case.open"]
+    assert sorted(e.target_id for e in events[:-1]) == sorted(keys)
+    assert len({e.occurred_at for e in events}) == 1
 
 
 def test_a_complaint_also_enters_the_competent_prosecution_office_queue(

@@ -54,6 +54,7 @@ from himaya.cases.models import (
     TimelineEntry,
 )
 from himaya.cases.services import (
+    TARGET,
     IntakeOutcome,
     _alert,
     _audit,
@@ -292,8 +293,7 @@ def _open_online(
     contact = dict(person.safe_contact or {})
     # The portal inbox is always a way to reach her: she holds the codename.
     contact["portal"] = True
-    case, perpetrators = open_case_records(
-        actor=PORTAL,
+    opened = open_case_records(
         unit_id=unit_id,
         reference=reference,
         key=key,
@@ -303,6 +303,7 @@ def _open_online(
         safe_contact=contact,
         suspected_automated=report.suspected_automated,
     )
+    case, perpetrators = opened.case, opened.perpetrators
     survivor = case.survivor
     _timeline(
         case,
@@ -343,21 +344,28 @@ def _open_online(
             earlier_here=[m.case.reference for m in prior.own][:20],
             other_units=[u.agency_id for u in prior.elsewhere][:20],
         )
-    _audit(
-        PORTAL,
-        "case.open",
-        case,
-        metadata={
-            "channel": Channel.ONLINE,
-            "online_kind": report.kind,
-            "on_behalf": report.on_behalf,
-            "incidents": len(data.incidents),
-            "perpetrators": len(perpetrators),
-            "dependants": len(data.dependants),
-            "consents": len(data.consents),
-            "prior_contact_units": len(prior.elsewhere),
-            "suspected_automated": report.suspected_automated,
-        },
+    # One append for the whole report, last: the keys' events, then the case's.
+    audit.record_many(
+        actor=PORTAL,
+        events=[
+            *opened.audit_events,
+            audit.Planned(
+                action="case.open",
+                target_type=TARGET,
+                target_id=str(case.pk),
+                metadata={
+                    "channel": Channel.ONLINE,
+                    "online_kind": report.kind,
+                    "on_behalf": report.on_behalf,
+                    "incidents": len(data.incidents),
+                    "perpetrators": len(perpetrators),
+                    "dependants": len(data.dependants),
+                    "consents": len(data.consents),
+                    "prior_contact_units": len(prior.elsewhere),
+                    "suspected_automated": report.suspected_automated,
+                },
+            ),
+        ],
     )
     from himaya.cases import notices
 

@@ -76,7 +76,7 @@ from himaya.cases.policies import ALL_GROUPS, Action
 from himaya.cases.states import ACTIVE_STATES, CaseState, ClosureReason, can_transition
 from himaya.core import audit
 from himaya.core.actor import SYSTEM, Actor, person_id
-from himaya.core.crypto import data_key_create, data_keys_create
+from himaya.core.crypto import data_key_create, data_key_events, data_keys_insert
 from himaya.core.errors import (
     InvalidInput,
     NotFound,
@@ -89,6 +89,7 @@ from himaya.network.models import Agency
 
 __all__ = [
     "IntakeOutcome",
+    "NewCase",
     "alert_mark_read",
     "break_glass",
     "case_approve_closure",
@@ -395,9 +396,18 @@ def _existing_case(unit_id: int, key: str) -> CaseFile | None:
     return CaseFile.objects.get(pk=found[0]) if found else None
 
 
+@dataclass(frozen=True, slots=True)
+class NewCase:
+    """What ``open_case_records`` wrote, and the audit events its caller must append (with
+    its own ``case.open``) before its transaction ends."""
+
+    case: CaseFile
+    perpetrators: list[Perpetrator]
+    audit_events: list[audit.Planned]
+
+
 def open_case_records(
     *,
-    actor: Actor,
     unit_id: int,
     reference: str,
     key: str,
@@ -407,22 +417,25 @@ def open_case_records(
     survivor_key: DataKey | None = None,
     safe_contact: dict[str, Any] | None = None,
     suspected_automated: bool = False,
-) -> tuple[CaseFile, list[Perpetrator]]:
+) -> NewCase:
     """Write a new case's records, in the caller's transaction (after ``_take_reference``):
     her survivor record, the file, incidents, the men she names, dependants, consents, and
     their blind-index entries. Shared by the staff intake and the portal
     (``cases.online``); each does its own alerts, timeline and audit around it.
 
-    Bulk where the rows are many: one INSERT for the data keys (and one audit append for
-    them), one each for incidents, perpetrators, dependants, consents and index entries.
-    ``survivor_key``: hers already exists (an interrupted intake's draft, a focal point's
-    first contact), so her record is sealed under it.
+    Bulk where the rows are many: one INSERT for the data keys, one each for incidents,
+    perpetrators, dependants, consents and index entries. The keys' audit events are
+    returned (``NewCase.audit_events``), not appended: the caller appends them with its
+    ``case.open``, in one append at the end of its transaction (``data_keys_insert`` says
+    why). ``survivor_key``: hers already exists (an interrupted intake's draft, a focal
+    point's first contact), so her record is sealed under it.
     """
     person = data.survivor
     kinds = [DataKey.Kind.PERSON] * len(data.perpetrators)
     if survivor_key is None:
         kinds.insert(0, DataKey.Kind.SURVIVOR)
-    keys = data_keys_create(actor=actor, kinds=kinds)
+    keys = data_keys_insert(kinds=kinds)
+    key_events = data_key_events(keys)
     if survivor_key is None:
         survivor_key = keys.pop(0)
     survivor = Survivor(
@@ -487,7 +500,7 @@ def open_case_records(
         for consent in data.consents
     )
     search.index_new_case(survivor, perpetrators, unit_id=unit_id, communes=_intake_communes(data))
-    return case, perpetrators
+    return NewCase(case=case, perpetrators=perpetrators, audit_events=key_events)
 
 
 def _intake_communes(data: IntakeData) -> list[int | None]:
@@ -586,8 +599,7 @@ def _open(
         if draft.submitted_case_id is not None:
             raise _Replayed(CaseFile.objects.get(pk=draft.submitted_case_id))
     person = data.survivor
-    case, perpetrators = open_case_records(
-        actor=actor,
+    opened = open_case_records(
         unit_id=unit_id,
         reference=reference,
         key=key,
@@ -596,6 +608,7 @@ def _open(
         created_by_id=person_id(actor),
         survivor_key=draft.data_key if draft is not None else None,
     )
+    case, perpetrators = opened.case, opened.perpetrators
     survivor = case.survivor
     _timeline(case, actor, "opened", to_state=CaseState.OPEN, channel=data.channel)
     if draft is not None:
@@ -634,19 +647,26 @@ def _open(
             other_units=[u.agency_id for u in prior.elsewhere][:20],
         )
     repeats = _flag_repeat_perpetrators(actor, case, perpetrators, _intake_communes(data))
-    _audit(
-        actor,
-        "case.open",
-        case,
-        metadata={
-            "incidents": len(data.incidents),
-            "perpetrators": len(perpetrators),
-            "dependants": len(data.dependants),
-            "consents": len(data.consents),
-            "prior_contact_units": len(prior.elsewhere),
-            "repeat_perpetrator_matches": repeats,
-            "from_draft": draft is not None,
-        },
+    # One append for the whole intake, last: the keys' events, then the case's.
+    audit.record_many(
+        actor=actor,
+        events=[
+            *opened.audit_events,
+            audit.Planned(
+                action="case.open",
+                target_type=TARGET,
+                target_id=str(case.pk),
+                metadata={
+                    "incidents": len(data.incidents),
+                    "perpetrators": len(perpetrators),
+                    "dependants": len(data.dependants),
+                    "consents": len(data.consents),
+                    "prior_contact_units": len(prior.elsewhere),
+                    "repeat_perpetrator_matches": repeats,
+                    "from_draft": draft is not None,
+                },
+            ),
+        ],
     )
     return IntakeOutcome(case=case, created=True)
 
