@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ORDER = ("cases", "intake_http", "referrals", "justice", "routing")
+ORDER = ("cases", "intake_http", "referrals", "justice", "pages", "routing")
 HEADER = (
     "| figure | database | scale | value | ratio | compared to (same run) |\n"
     "|---|---|---|---|---|---|"
