@@ -267,6 +267,51 @@ def test_duplicate_detection_costs_a_fixed_number_of_queries() -> None:
     assert len(queries) <= 7
 
 
+def test_an_intake_names_her_earlier_files_without_reading_them() -> None:
+    """Prior contact at intake keeps only the unit's earlier references (strong matches
+    first, then the newest): the files themselves, her sealed record and its key are not
+    read, however many there are."""
+    unit = a_unit()
+    weak = open_case(
+        unit.officer, survivor=SurvivorData(full_name="Houda Berrada", phone="0611000009")
+    )
+    strong = [
+        open_case(unit.officer, survivor=SurvivorData(full_name="Houda", phone="0611000003"))
+        for _ in range(2)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        case = open_case(
+            unit.officer, survivor=SurvivorData(full_name="Houda Berrada", phone="0611000003")
+        )
+    entry = TimelineEntry.objects.get(case=case, kind="prior_contact")
+    assert entry.metadata["earlier_here"] == [strong[1].reference, strong[0].reference]
+    assert weak.reference not in entry.metadata["earlier_here"]
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in reads if "cases_survivor" in sql and "full_name" in sql]
+
+
+def test_an_intake_costs_the_same_statements_whatever_the_files_naming_him() -> None:
+    """Every other file naming him is flagged, and its timeline told, in one statement each
+    for all of them: a man named in many files costs no more round trips."""
+
+    def statements(earlier: int, phone: str) -> int:
+        him = [PerpetratorData(relationship=Relationship.SPOUSE, phone=phone)]
+        # One woman's files in several units: not repeats of each other (she came back).
+        her = SurvivorData(full_name="Amina Tazi", phone=f"061{phone[3:]}")
+        files = [
+            open_case(a_unit().officer, survivor=her, perpetrators=him) for _ in range(earlier)
+        ]
+        officer = a_unit().officer
+        with CaptureQueriesContext(connection) as queries:
+            open_case(officer, survivor=SurvivorData(full_name="Salma"), perpetrators=him)
+        told = TimelineEntry.objects.filter(case__in=files, kind="repeat_perpetrator")
+        assert told.count() == earlier
+        return len(queries)
+
+    statements(1, "0699000009")  # content types and the like, cached once per process
+    assert statements(1, "0699000001") == statements(3, "0699000002")
+
+
 def test_her_entries_hold_digests_only() -> None:
     unit = a_unit()
     case = open_case(

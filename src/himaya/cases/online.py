@@ -317,7 +317,7 @@ def _open_online(
         suspected_automated=report.suspected_automated,
     )
     _alert(agency_id=unit_id, kind=AlertKind.ONLINE_REPORT, case_id=case.pk)
-    prior = search.survivor_matches(
+    prior = search.prior_contact(
         search.SurvivorQuery(
             full_name=person.full_name,
             phone=person.phone,
@@ -341,7 +341,7 @@ def _open_online(
             case,
             None,
             "prior_contact",
-            earlier_here=[m.case.reference for m in prior.own][:20],
+            earlier_here=prior.own_references[:20],
             other_units=[u.agency_id for u in prior.elsewhere][:20],
         )
     # One append for the whole report, last: the keys' events, then the case's.

@@ -39,7 +39,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import Model, Q
+from django.db.models import Model
 
 from himaya.cases.models import AgeRange, CaseFile, Perpetrator, Survivor
 from himaya.core import blind_index
@@ -50,7 +50,6 @@ from himaya.core.blind_index import (
     normalize_phone,
 )
 from himaya.core.crypto import is_erased
-from himaya.core.models import BlindIndexEntry
 from himaya.core.names import token_keys
 
 __all__ = [
@@ -65,6 +64,7 @@ __all__ = [
     "CaseMatch",
     "MatchReason",
     "PerpetratorMatch",
+    "PriorContact",
     "SearchResult",
     "SurvivorQuery",
     "UnitMatch",
@@ -73,6 +73,7 @@ __all__ = [
     "index_survivor",
     "perpetrator_entries",
     "perpetrator_matches",
+    "prior_contact",
     "survivor_entries",
     "survivor_matches",
     "survivors_by_name_in_unit",
@@ -326,21 +327,6 @@ def _criteria_sql(
     return clauses, params, reasons
 
 
-def _criteria_q(
-    criteria: dict[tuple[BlindIndex, MatchReason], list[str]],
-) -> tuple[Q, dict[tuple[str, bytes], MatchReason]]:
-    q = Q()
-    reasons: dict[tuple[str, bytes], MatchReason] = {}
-    for (index, reason), terms in criteria.items():
-        digests = [index.digest_term(term) for term in terms if term]
-        if not digests:
-            continue
-        for digest in digests:
-            reasons[(index.purpose, digest)] = reason
-        q |= Q(purpose=index.purpose, digest__in=digests)
-    return q, reasons
-
-
 def _matching_objects(
     model: type[Model], criteria: dict[tuple[BlindIndex, MatchReason], list[str]]
 ) -> dict[uuid.UUID, set[MatchReason]]:
@@ -400,14 +386,14 @@ def _as_datetime(value: object) -> datetime:
 
 def _files_of(
     survivor_ids: list[uuid.UUID],
-) -> list[tuple[uuid.UUID, int, uuid.UUID, str, str, str, datetime]]:
-    """``(case, unit, survivor, her age range, unit names, opened)`` of her files: ids and
-    units only, nothing sealed. Plain SQL over the same joins the ORM would write (its
-    statement building was a third of a look-up's time)."""
+) -> list[tuple[uuid.UUID, int, uuid.UUID, str, str, str, datetime, str]]:
+    """``(case, unit, survivor, her age range, unit names, opened, reference)`` of her files:
+    ids, units and references only, nothing sealed. Plain SQL over the same joins the ORM
+    would write (its statement building was a third of a look-up's time)."""
     # Table names fixed by the models (cases.CaseFile, cases.Survivor, network.Agency).
     sql = (
         "SELECT c.id, c.unit_id, c.survivor_id, s.age_range, u.name_ar, u.name_fr, "  # noqa: S608  # nosec B608
-        "c.created_at FROM cases_casefile c "
+        "c.created_at, c.reference FROM cases_casefile c "
         "JOIN cases_survivor s ON s.id = c.survivor_id "
         "JOIN network_agency u ON u.id = c.unit_id "
         f"WHERE c.survivor_id IN ({', '.join(['%s'] * len(survivor_ids))})"
@@ -418,9 +404,73 @@ def _files_of(
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [
-        (_as_uuid(c), int(u), _as_uuid(s), str(age), str(ar), str(fr), _as_datetime(at))
-        for c, u, s, age, ar, fr, at in rows
+        (_as_uuid(c), int(u), _as_uuid(s), str(age), str(ar), str(fr), _as_datetime(at), str(ref))
+        for c, u, s, age, ar, fr, at, ref in rows
     ]
+
+
+@dataclass(slots=True)
+class _Found:
+    """What the first two queries of a survivor search found: the searching unit's files
+    (reasons, opening time, reference) and the other units."""
+
+    own: dict[uuid.UUID, frozenset[MatchReason]] = field(default_factory=dict)
+    opened: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    references: dict[uuid.UUID, str] = field(default_factory=dict)
+    elsewhere: list[UnitMatch] = field(default_factory=list)
+
+    def chosen_own(self) -> list[uuid.UUID]:
+        """Strong matches first, then the newest, chosen BEFORE cutting to MAX_OWN: with a
+        common name, a unit holds more than MAX_OWN files sharing it, and the file that is
+        very probably her (same phone, CIN, or name and date of birth) must not be crowded
+        out by newer files that only share her name."""
+        own, opened = self.own, self.opened
+        newest_first = sorted(own, key=lambda pk: (opened[pk], pk), reverse=True)
+        return sorted(newest_first, key=lambda pk: not own[pk] & STRONG_REASONS)[:MAX_OWN]
+
+
+def _find(
+    query: SurvivorQuery,
+    *,
+    unit_id: int,
+    exclude_survivor_ids: Iterable[uuid.UUID],
+    extra_own: dict[uuid.UUID, set[MatchReason]] | None,
+) -> _Found:
+    found = _matching_objects(Survivor, _survivor_criteria(query))
+    for survivor_id, reasons in (extra_own or {}).items():
+        found.setdefault(survivor_id, set()).update(reasons)
+    for survivor_id in exclude_survivor_ids:
+        found.pop(survivor_id, None)
+    result = _Found()
+    if not found:
+        return result
+    elsewhere: dict[int, UnitMatch] = {}
+    for case_id, case_unit, survivor_id, age_range, name_ar, name_fr, created_at, ref in _files_of(
+        list(found)
+    ):
+        reasons = set(found[survivor_id])
+        if MatchReason.NAME_AND_COMMUNE in reasons and not _ages_compatible(
+            query.age_range, age_range
+        ):
+            reasons.discard(MatchReason.NAME_AND_COMMUNE)
+        if case_unit == unit_id:
+            if reasons:
+                result.own[case_id] = frozenset(reasons)
+                result.opened[case_id] = created_at
+                result.references[case_id] = ref
+            continue
+        # A bare name never crosses units (module docstring).
+        reasons.discard(MatchReason.NAME)
+        if not reasons:
+            continue
+        strong = bool(reasons & STRONG_REASONS)
+        known = elsewhere.get(case_unit)
+        if known is None or (strong and not known.strong):
+            elsewhere[case_unit] = UnitMatch(
+                agency_id=case_unit, name_ar=name_ar, name_fr=name_fr, strong=strong
+            )
+    result.elsewhere = sorted(elsewhere.values(), key=lambda m: (not m.strong, m.agency_id))
+    return result
 
 
 def survivor_matches(
@@ -436,54 +486,46 @@ def survivor_matches(
     (ids and units only), and the searching unit's own files with her sealed record.
     Not scoped to an actor: callers (selectors, services) check the policy first.
     """
-    found = _matching_objects(Survivor, _survivor_criteria(query))
-    for survivor_id, reasons in (extra_own or {}).items():
-        found.setdefault(survivor_id, set()).update(reasons)
-    for survivor_id in exclude_survivor_ids:
-        found.pop(survivor_id, None)
-    if not found:
-        return SearchResult()
-    rows = _files_of(list(found))
-    own: dict[uuid.UUID, frozenset[MatchReason]] = {}
-    opened: dict[uuid.UUID, datetime] = {}
-    elsewhere: dict[int, UnitMatch] = {}
-    for case_id, case_unit, survivor_id, age_range, name_ar, name_fr, created_at in rows:
-        reasons = set(found[survivor_id])
-        if MatchReason.NAME_AND_COMMUNE in reasons and not _ages_compatible(
-            query.age_range, age_range
-        ):
-            reasons.discard(MatchReason.NAME_AND_COMMUNE)
-        if case_unit == unit_id:
-            if reasons:
-                own[case_id] = frozenset(reasons)
-                opened[case_id] = created_at
-            continue
-        # A bare name never crosses units (module docstring).
-        reasons.discard(MatchReason.NAME)
-        if not reasons:
-            continue
-        strong = bool(reasons & STRONG_REASONS)
-        known = elsewhere.get(case_unit)
-        if known is None or (strong and not known.strong):
-            elsewhere[case_unit] = UnitMatch(
-                agency_id=case_unit, name_ar=name_ar, name_fr=name_fr, strong=strong
-            )
-    result = SearchResult(
-        elsewhere=sorted(elsewhere.values(), key=lambda m: (not m.strong, m.agency_id))
+    found = _find(
+        query, unit_id=unit_id, exclude_survivor_ids=exclude_survivor_ids, extra_own=extra_own
     )
-    if own:
-        # Strong matches first, then the newest, chosen BEFORE cutting to MAX_OWN: with a
-        # common name, a unit holds more than MAX_OWN files sharing it, and the file that is
-        # very probably her (same phone, CIN, or name and date of birth) must not be
-        # crowded out by newer files that only share her name.
-        newest_first = sorted(own, key=lambda pk: (opened[pk], pk), reverse=True)
-        chosen = sorted(newest_first, key=lambda pk: not own[pk] & STRONG_REASONS)[:MAX_OWN]
+    result = SearchResult(elsewhere=found.elsewhere)
+    if found.own:
+        chosen = found.chosen_own()
         cases = CaseFile.objects.filter(pk__in=chosen).select_related(
             "survivor", "survivor__data_key", "assigned_to"
         )
         by_pk = {case.pk: case for case in cases}
-        result.own = [CaseMatch(case=by_pk[pk], reasons=own[pk]) for pk in chosen if pk in by_pk]
+        result.own = [
+            CaseMatch(case=by_pk[pk], reasons=found.own[pk]) for pk in chosen if pk in by_pk
+        ]
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class PriorContact:
+    """What a new case's intake records of her earlier contact: the references of the
+    unit's own earlier files (strong matches first, then the newest) and the other units."""
+
+    own_references: list[str]
+    elsewhere: list[UnitMatch]
+
+    @property
+    def found(self) -> bool:
+        return bool(self.own_references or self.elsewhere)
+
+
+def prior_contact(
+    query: SurvivorQuery, *, unit_id: int, exclude_survivor_ids: Iterable[uuid.UUID]
+) -> PriorContact:
+    """``survivor_matches`` for an intake, which keeps only the own files' references: the
+    same two first queries (the references ride along in the second), and not the third
+    that loads each file with her sealed record."""
+    found = _find(query, unit_id=unit_id, exclude_survivor_ids=exclude_survivor_ids, extra_own=None)
+    return PriorContact(
+        own_references=[found.references[pk] for pk in found.chosen_own()] if found.own else [],
+        elsewhere=found.elsewhere,
+    )
 
 
 def survivors_by_name_in_unit(full_name: str, *, unit_id: int) -> dict[uuid.UUID, set[MatchReason]]:
@@ -546,12 +588,7 @@ def perpetrator_matches(
     found.pop(perpetrator.pk, None)
     if not found:
         return []
-    rows = (
-        Perpetrator.objects.filter(pk__in=list(found))
-        .exclude(case_id=perpetrator.case_id)
-        .exclude(case__survivor_id=survivor.pk)
-        .values_list("pk", "case_id", "case__unit_id", "case__survivor_id", "age_range")
-    )
+    rows = _men_in_other_files(list(found), case_id=perpetrator.case_id, survivor_id=survivor.pk)
     candidates: list[tuple[uuid.UUID, int, uuid.UUID, frozenset[MatchReason]]] = []
     for pk, case_id, unit_id, survivor_id, age_range in rows:
         kept = set(found[pk])
@@ -574,6 +611,37 @@ def perpetrator_matches(
     return list(matches.values())
 
 
+def _men_in_other_files(
+    ids: list[uuid.UUID], *, case_id: uuid.UUID, survivor_id: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID, int, uuid.UUID, str]]:
+    """``(man, case, unit, survivor, his age range)`` of the men ``ids`` named in files
+    other than ``case_id`` and not hers (``survivor_id``). Plain SQL, the statement the ORM
+    wrote (as ``_files_of``: building it cost more than running it, on every intake)."""
+    # Table names fixed by the models (cases.Perpetrator, cases.CaseFile).
+    sql = (
+        "SELECT p.id, p.case_id, c.unit_id, c.survivor_id, p.age_range "  # noqa: S608  # nosec B608
+        "FROM cases_perpetrator p JOIN cases_casefile c ON c.id = p.case_id "
+        f"WHERE p.id IN ({', '.join(['%s'] * len(ids))}) "
+        "AND NOT (p.case_id = %s) AND NOT (c.survivor_id = %s)"
+    )
+    man_pk = Perpetrator._meta.get_field("id")
+    case_pk = CaseFile._meta.get_field("id")
+    params = [
+        *(man_pk.get_db_prep_value(pk, connection) for pk in ids),
+        case_pk.get_db_prep_value(case_id, connection),
+        CaseFile._meta.get_field("survivor").target_field.get_db_prep_value(
+            survivor_id, connection
+        ),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        (_as_uuid(pk), _as_uuid(case), int(unit), _as_uuid(her), str(age))
+        for pk, case, unit, her, age in rows
+    ]
+
+
 def _same_woman(survivor: Survivor, others: set[uuid.UUID]) -> set[uuid.UUID]:
     """Which of ``others`` are very probably ``survivor`` herself (strong digests only)."""
     query = SurvivorQuery(
@@ -585,13 +653,20 @@ def _same_woman(survivor: Survivor, others: set[uuid.UUID]) -> set[uuid.UUID]:
     strong: dict[tuple[BlindIndex, MatchReason], list[str]] = {
         key: terms for key, terms in _survivor_criteria(query).items() if key[1] in STRONG_REASONS
     }
-    q, reasons = _criteria_q(strong)
+    clauses, params, reasons = _criteria_sql(strong)
     if not reasons:
         return set()
-    rows = BlindIndexEntry.objects.filter(
-        q, content_type=_content_type(Survivor), object_id__in=[str(pk) for pk in others]
-    ).values_list("object_id", flat=True)
-    return {uuid.UUID(object_id) for object_id in rows}
+    table, _, _, content_type, object_id = _entries_table()
+    # Plain SQL, the statement the ORM wrote (see ``_matching_objects``).
+    sql = (
+        f"SELECT {object_id} FROM {table} "  # noqa: S608  # nosec B608
+        f"WHERE ({' OR '.join(clauses)}) AND {content_type} = %s "
+        f"AND {object_id} IN ({', '.join(['%s'] * len(others))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, _content_type(Survivor).pk, *(str(pk) for pk in others)])
+        rows = cursor.fetchall()
+    return {uuid.UUID(row[0]) for row in rows}
 
 
 def describe(reasons: Iterable[MatchReason]) -> list[str]:

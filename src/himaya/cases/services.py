@@ -321,20 +321,29 @@ def _flag_repeat_perpetrators(
         )
         for agency_id, case_id, other_agency_id in sorted(new_alerts, key=str)
     )
-    for other_id in sorted(newly_flagged, key=str):
-        # The other unit's timeline says only that a match exists (and from which unit).
-        TimelineEntry.objects.create(
-            case_id=other_id,
-            actor=None,
-            kind="repeat_perpetrator",
-            metadata={"other_unit": case.unit_id},
-        )
-    _timeline(
-        case,
-        actor,
-        "repeat_perpetrator",
-        other_units=sorted({m.unit_id for m in others if m.unit_id != case.unit_id}),
-        same_unit=sum(1 for m in others if m.unit_id == case.unit_id),
+    # One INSERT for every timeline entry, however many files he appears in: the other
+    # units' timelines say only that a match exists (and from which unit).
+    TimelineEntry.objects.bulk_create(
+        [
+            *(
+                TimelineEntry(
+                    case_id=other_id,
+                    actor=None,
+                    kind="repeat_perpetrator",
+                    metadata={"other_unit": case.unit_id},
+                )
+                for other_id in sorted(newly_flagged, key=str)
+            ),
+            TimelineEntry(
+                case=case,
+                actor_id=actor.user_id,
+                kind="repeat_perpetrator",
+                metadata={
+                    "other_units": sorted({m.unit_id for m in others if m.unit_id != case.unit_id}),
+                    "same_unit": sum(1 for m in others if m.unit_id == case.unit_id),
+                },
+            ),
+        ]
     )
     return len(others)
 
@@ -616,7 +625,7 @@ def _open(
         draft.data = None
         draft.step = "review"
         draft.save(update_fields=["submitted_case", "data", "step", "updated_at"])
-    prior = search.survivor_matches(
+    prior = search.prior_contact(
         search.SurvivorQuery(
             full_name=person.full_name,
             phone=person.phone,
@@ -628,7 +637,7 @@ def _open(
         unit_id=unit_id,
         exclude_survivor_ids=[survivor.pk],
     )
-    earlier_here = [m.case.reference for m in prior.own if m.case.pk != case.pk]
+    earlier_here = prior.own_references
     if prior.found:
         Alert.objects.bulk_create(
             Alert(
