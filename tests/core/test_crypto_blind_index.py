@@ -17,7 +17,9 @@ from himaya.core.blind_index import (
     BlindIndex,
     index_clear,
     index_lookup,
+    index_new,
     index_replace,
+    index_replace_all,
     normalize_phone,
     normalize_text,
 )
@@ -174,3 +176,33 @@ def test_a_search_is_one_query_walking_the_lookup_index() -> None:
             cursor.execute(f"EXPLAIN {sql}")
             plan = " ".join(row[0] for row in cursor.fetchall())
     assert "blindindex_lookup" in plan
+
+
+@pytest.mark.django_db
+def test_new_records_are_indexed_in_one_statement_as_a_replace_would_index_them() -> None:
+    """``index_new`` (an intake: her record and each man's) writes exactly the entries
+    ``index_replace_all`` writes, in one INSERT for every record and purpose."""
+    amina, salma = make_person(name="Amina Tazi"), make_person(name="Salma")
+    note = make_note(salma, "x")
+    values = {PHONE: ["0612345678"], CIN: ["bk 418273"], NAME_TOKEN: ["Amina Tazi"]}
+    index_replace_all(obj=amina, data_key_id=amina.data_key_id, values=values)
+    ContentType.objects.get_for_model(Note)  # cached once per process, like the services'
+
+    def entries(obj: Person | Note) -> list[tuple[str, bytes, Any, int]]:
+        rows = BlindIndexEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
+        ).values_list("purpose", "digest", "data_key_id", "content_type_id")
+        return sorted((p, bytes(d), k, ct) for p, d, k, ct in rows)
+
+    with CaptureQueriesContext(connection) as queries:
+        written = index_new(
+            [
+                (salma, salma.data_key_id, values),
+                (note, salma.data_key_id, {PHONE: ["0699887766"]}),
+            ]
+        )
+    assert len(queries) == 1
+    expected = [(p, d, salma.data_key_id, ct) for p, d, _key, ct in entries(amina)]
+    assert entries(salma) == expected
+    assert len(entries(note)) == 1
+    assert written == len(expected) + 1
