@@ -27,6 +27,7 @@ from himaya.cases.models import (
     Relationship,
     SharingBasis,
     Task,
+    TimelineEntry,
 )
 from himaya.cases.policies import FieldGroup
 from himaya.cases.states import CaseState, ClosureReason
@@ -492,3 +493,12 @@ def test_break_glass_on_an_unknown_reference_says_so_without_opening_anything() 
 def test_roles_that_never_break_glass_do_not_see_the_page() -> None:
     analyst = signed_staff(Role.NATIONAL_ANALYST, make_agency(AgencyKind.CENTRAL_UNIT))
     assert signed_in(analyst).get(reverse("cases:break_glass")).status_code == 404
+
+
+def test_a_timeline_row_says_when_in_local_time(officer: Staff, case: CaseFile) -> None:
+    entry = TimelineEntry.objects.filter(case=case).order_by("at", "id").first()
+    assert entry is not None
+    at = timezone.localtime(entry.at)
+    page = body(signed_in(officer).get(case_url(case.pk)))
+    assert f'<time datetime="{at.isoformat()}">' in page
+    assert f" {at:%H:%M}</time>" in page
