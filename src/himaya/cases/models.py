@@ -525,7 +525,17 @@ class Alert(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["agency", "read_at", "-created_at"], name="alert_inbox")]
+        # Unread only, ordered as the page is, (created_at, id): a page of the newest unread
+        # alerts is read along the index, never sorted from all of them (8,000 unread in a
+        # busy unit at 1,000,000 cases; bench_pages). PostgreSQL does not take "read_at IS
+        # NULL" as fixing that column's order, so read_at is the condition, not a column.
+        indexes = [
+            models.Index(
+                fields=["agency", "-created_at", "-id"],
+                name="alert_inbox",
+                condition=models.Q(read_at__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Alert {self.pk}"
