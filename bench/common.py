@@ -317,18 +317,24 @@ def print_rows(rows: Iterable[dict[str, Any]]) -> None:
         print(f"{r['name']:<44} {r['value']:>10} {r['unit']:<5} (x{r['ratio']} of baseline)")
 
 
+def _row_key(row: dict[str, Any]) -> tuple[str, str, str]:
+    """(figure, database, number of cases): "1,000,000" of "1,000,000 cases, 328,085 …"."""
+    cases = str(row.get("scale", "")).split(" cases", 1)[0]
+    return str(row.get("name", "")), str(row.get("database", "")), cases
+
+
 def write_results(name: str, rows: list[dict[str, Any]]) -> Path:
     """Write ``bench/results/<name>.json``, keeping the rows of other databases and scales:
-    one file records SQLite and PostgreSQL, small and full."""
+    one file records SQLite and PostgreSQL, small and full. A row replaces the earlier row
+    of the same figure, database and number of cases, whatever else its scale says (the
+    number of complaints or audit events differs from one run to the next)."""
     target = ROOT / "bench" / "results" / f"{name}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    done = {(r["database"], r["scale"]) for r in rows}
+    done = {_row_key(r) for r in rows}
     kept: list[dict[str, Any]] = []
     if target.exists():
         kept = [
-            r
-            for r in json.loads(target.read_text(encoding="utf-8"))
-            if (r.get("database"), r.get("scale")) not in done
+            r for r in json.loads(target.read_text(encoding="utf-8")) if _row_key(r) not in done
         ]
     target.write_text(
         json.dumps(kept + rows, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
