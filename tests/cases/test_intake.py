@@ -413,6 +413,37 @@ def test_her_keys_and_the_opened_case_are_audited_in_one_append_at_the_end(
     assert all("core_audit" in sql for sql in tail), tail
 
 
+def test_a_first_intake_looks_its_key_up_once(officer: Actor) -> None:
+    """A new key is looked up only inside the opening transaction, after the reference is
+    taken (the lock): no second look-up before validating. Fails if the early check comes
+    back for every submission."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        services.case_open_from_intake(actor=officer, data=an_intake(), idempotency_key=new_key())
+    lookups = [q["sql"] for q in captured.captured_queries if "idempotency_key" in q["sql"]]
+    inserts = [sql for sql in lookups if sql.startswith("INSERT")]
+    assert len(lookups) - len(inserts) == 1, lookups
+
+
+def test_a_replay_is_answered_with_its_case_even_if_its_body_no_longer_validates(
+    officer: Actor,
+) -> None:
+    """A retry whose body fails validation (a client that rebuilt it, rules that changed)
+    still gets the case its key opened, not an error; a new key with that body does not."""
+    key = new_key()
+    first = services.case_open_with_outcome(actor=officer, data=an_intake(), idempotency_key=key)
+    again = services.case_open_with_outcome(
+        actor=officer, data=an_intake(incidents=[]), idempotency_key=key
+    )
+    assert (again.case.pk, again.created) == (first.case.pk, False)
+    assert first.created
+    with pytest.raises(InvalidInput):
+        services.case_open_with_outcome(
+            actor=officer, data=an_intake(incidents=[]), idempotency_key=new_key()
+        )
+
+
 def test_a_replayed_intake_spends_no_reference_number(officer: Actor) -> None:
     """The reference number is taken before the replay check (the counter row is the lock);
     a replay found then rolls it back, so references stay consecutive."""
@@ -422,12 +453,14 @@ def test_a_replayed_intake_spends_no_reference_number(officer: Actor) -> None:
     from_draft = services.case_open_from_intake(
         actor=officer, data=an_intake(), idempotency_key=new_key(), draft_id=draft.pk
     )
-    # Both replays reach the locked check: the key inside the transaction (a race the
-    # early check cannot see is simulated by the draft path, checked after the lock).
+    # Both replays reach the locked check inside the transaction: the draft's, and the
+    # key's (a valid body is not looked up before it).
     again = services.case_open_from_intake(
         actor=officer, data=an_intake(), idempotency_key=new_key(), draft_id=draft.pk
     )
     assert again.pk == from_draft.pk
+    same_key = services.case_open_from_intake(actor=officer, data=an_intake(), idempotency_key=key)
+    assert same_key.pk == first.pk
     third = services.case_open_from_intake(
         actor=officer, data=an_intake(), idempotency_key=new_key()
     )

@@ -52,6 +52,7 @@ from himaya.core.models import DataKey
 from himaya.core.names import is_valid_cin, normalize_cin
 from himaya.core.shredding import data_key_shred
 from himaya.geo.models import Commune
+from himaya.network.index import get_index
 from himaya.network.models import Language
 
 __all__ = [
@@ -659,17 +660,26 @@ def clean_idempotency_key(value: str) -> str:
 
 
 def existing_communes(ids: Iterable[int | None]) -> set[int]:
+    """The ids among ``ids`` that are communes. Answered from the network's in-memory
+    index (every commune, rebuilt when the network changes); only an id it does not hold
+    is asked of the database, so a commune added since the snapshot is still known."""
     # An id no primary key can hold is simply unknown; SQLite would refuse the query.
     wanted = {i for i in ids if i is not None and 0 < i < 2**63}
     if not wanted:
         return set()
-    return set(Commune.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    known = get_index().communes_by_id
+    found = {i for i in wanted if i in known}
+    missing = wanted - found
+    if missing:
+        found |= set(Commune.objects.filter(pk__in=missing).values_list("pk", flat=True))
+    return found
 
 
 def validate_intake(data: IntakeData, *, today: date | None = None) -> IntakeData:
     """A normalized copy of ``data``, or ``InvalidInput`` naming every field at fault.
 
-    One query (do the communes exist); everything else is checked in memory.
+    Checked in memory: the communes against the network's index (a query only for an id
+    it does not hold), everything else against the data itself.
     """
     today = today or timezone.localdate()
     errors = FieldErrors()

@@ -29,7 +29,6 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from himaya.cases import evidence as evidence_module
-from himaya.cases import search
 from himaya.cases.classification import CaseContext
 from himaya.cases.intake import (
     ConsentData,
@@ -54,7 +53,6 @@ from himaya.cases.models import (
     TimelineEntry,
 )
 from himaya.cases.services import (
-    TARGET,
     IntakeOutcome,
     _alert,
     _audit,
@@ -304,7 +302,6 @@ def _open_online(
         suspected_automated=report.suspected_automated,
     )
     case, perpetrators = opened.case, opened.perpetrators
-    survivor = case.survivor
     _timeline(
         case,
         None,
@@ -317,55 +314,19 @@ def _open_online(
         suspected_automated=report.suspected_automated,
     )
     _alert(agency_id=unit_id, kind=AlertKind.ONLINE_REPORT, case_id=case.pk)
-    prior = search.prior_contact(
-        search.SurvivorQuery(
-            full_name=person.full_name,
-            phone=person.phone,
-            cin=person.cin,
-            date_of_birth=person.date_of_birth,
-            age_range=person.age_range,
-            commune_id=person.residence_commune_id,
-        ),
-        unit_id=unit_id,
-        exclude_survivor_ids=[survivor.pk],
-    )
-    if prior.found:
-        for unit in prior.elsewhere:
-            _alert(
-                agency_id=unit_id,
-                kind=AlertKind.PRIOR_CONTACT,
-                case_id=case.pk,
-                other_agency_id=unit.agency_id,
-            )
-        _timeline(
-            case,
-            None,
-            "prior_contact",
-            earlier_here=prior.own_references[:20],
-            other_units=[u.agency_id for u in prior.elsewhere][:20],
-        )
+    prior = opened.tell_prior_contact(None, person)
     # One append for the whole report, last: the keys' events, then the case's.
-    audit.record_many(
-        actor=PORTAL,
-        events=[
-            *opened.audit_events,
-            audit.Planned(
-                action="case.open",
-                target_type=TARGET,
-                target_id=str(case.pk),
-                metadata={
-                    "channel": Channel.ONLINE,
-                    "online_kind": report.kind,
-                    "on_behalf": report.on_behalf,
-                    "incidents": len(data.incidents),
-                    "perpetrators": len(perpetrators),
-                    "dependants": len(data.dependants),
-                    "consents": len(data.consents),
-                    "prior_contact_units": len(prior.elsewhere),
-                    "suspected_automated": report.suspected_automated,
-                },
-            ),
-        ],
+    opened.record_open(
+        PORTAL,
+        channel=Channel.ONLINE,
+        online_kind=report.kind,
+        on_behalf=report.on_behalf,
+        incidents=len(data.incidents),
+        perpetrators=len(perpetrators),
+        dependants=len(data.dependants),
+        consents=len(data.consents),
+        prior_contact_units=len(prior.elsewhere),
+        suspected_automated=report.suspected_automated,
     )
     from himaya.cases import notices
 

@@ -408,11 +408,62 @@ def _existing_case(unit_id: int, key: str) -> CaseFile | None:
 @dataclass(frozen=True, slots=True)
 class NewCase:
     """What ``open_case_records`` wrote, and the audit events its caller must append (with
-    its own ``case.open``) before its transaction ends."""
+    its own ``case.open``, ``record_open``) before its transaction ends."""
 
     case: CaseFile
     perpetrators: list[Perpetrator]
     audit_events: list[audit.Planned]
+
+    def tell_prior_contact(self, actor: Actor | None, person: SurvivorData) -> search.PriorContact:
+        """Earlier contact with her: an alert to her unit for each other unit holding a
+        file (naming the unit, never the file), and one timeline entry saying so."""
+        case = self.case
+        prior = search.prior_contact(
+            search.SurvivorQuery(
+                full_name=person.full_name,
+                phone=person.phone,
+                cin=person.cin,
+                date_of_birth=person.date_of_birth,
+                age_range=person.age_range,
+                commune_id=person.residence_commune_id,
+            ),
+            unit_id=case.unit_id,
+            exclude_survivor_ids=[case.survivor_id],
+        )
+        if prior.found:
+            Alert.objects.bulk_create(
+                Alert(
+                    agency_id=case.unit_id,
+                    kind=AlertKind.PRIOR_CONTACT,
+                    case_id=case.pk,
+                    other_agency_id=unit.agency_id,
+                )
+                for unit in prior.elsewhere
+            )
+            _timeline(
+                case,
+                actor,
+                "prior_contact",
+                earlier_here=prior.own_references[:20],
+                other_units=[u.agency_id for u in prior.elsewhere][:20],
+            )
+        return prior
+
+    def record_open(self, actor: Actor, **metadata: object) -> None:
+        """The opening's one audit append, the last write of its transaction: the keys'
+        events, then ``case.open`` with ``metadata``."""
+        audit.record_many(
+            actor=actor,
+            events=[
+                *self.audit_events,
+                audit.Planned(
+                    action="case.open",
+                    target_type=TARGET,
+                    target_id=str(self.case.pk),
+                    metadata=metadata,
+                ),
+            ],
+        )
 
 
 def open_case_records(
@@ -566,11 +617,17 @@ def case_open_with_outcome(
     unit_id = actor.agency_id
     if unit_id is None or actor.user_id is None:
         raise PermissionDenied
-    existing = _existing_case(unit_id, key)
-    if existing is not None:
+    try:
+        clean = validate_intake(data)
+    except InvalidInput:
+        # A replay is answered with its case even if its body no longer validates; a new
+        # key is not looked up before validating (the transaction below refuses a replay
+        # anyway), which spares every first submission a query.
+        existing = _existing_case(unit_id, key)
+        if existing is None:
+            raise
         _audit(actor, "case.open_replayed", existing)
         return IntakeOutcome(case=existing, created=False)
-    clean = validate_intake(data)
     try:
         with transaction.atomic():
             return _open(actor=actor, unit_id=unit_id, data=clean, key=key, draft_id=draft_id)
@@ -618,64 +675,23 @@ def _open(
         survivor_key=draft.data_key if draft is not None else None,
     )
     case, perpetrators = opened.case, opened.perpetrators
-    survivor = case.survivor
     _timeline(case, actor, "opened", to_state=CaseState.OPEN, channel=data.channel)
     if draft is not None:
         draft.submitted_case = case
         draft.data = None
         draft.step = "review"
         draft.save(update_fields=["submitted_case", "data", "step", "updated_at"])
-    prior = search.prior_contact(
-        search.SurvivorQuery(
-            full_name=person.full_name,
-            phone=person.phone,
-            cin=person.cin,
-            date_of_birth=person.date_of_birth,
-            age_range=person.age_range,
-            commune_id=person.residence_commune_id,
-        ),
-        unit_id=unit_id,
-        exclude_survivor_ids=[survivor.pk],
-    )
-    earlier_here = prior.own_references
-    if prior.found:
-        Alert.objects.bulk_create(
-            Alert(
-                agency_id=unit_id,
-                kind=AlertKind.PRIOR_CONTACT,
-                case_id=case.pk,
-                other_agency_id=unit.agency_id,
-            )
-            for unit in prior.elsewhere
-        )
-        _timeline(
-            case,
-            actor,
-            "prior_contact",
-            earlier_here=earlier_here[:20],
-            other_units=[u.agency_id for u in prior.elsewhere][:20],
-        )
+    prior = opened.tell_prior_contact(actor, person)
     repeats = _flag_repeat_perpetrators(actor, case, perpetrators, _intake_communes(data))
-    # One append for the whole intake, last: the keys' events, then the case's.
-    audit.record_many(
-        actor=actor,
-        events=[
-            *opened.audit_events,
-            audit.Planned(
-                action="case.open",
-                target_type=TARGET,
-                target_id=str(case.pk),
-                metadata={
-                    "incidents": len(data.incidents),
-                    "perpetrators": len(perpetrators),
-                    "dependants": len(data.dependants),
-                    "consents": len(data.consents),
-                    "prior_contact_units": len(prior.elsewhere),
-                    "repeat_perpetrator_matches": repeats,
-                    "from_draft": draft is not None,
-                },
-            ),
-        ],
+    opened.record_open(
+        actor,
+        incidents=len(data.incidents),
+        perpetrators=len(perpetrators),
+        dependants=len(data.dependants),
+        consents=len(data.consents),
+        prior_contact_units=len(prior.elsewhere),
+        repeat_perpetrator_matches=repeats,
+        from_draft=draft is not None,
     )
     return IntakeOutcome(case=case, created=True)
 
