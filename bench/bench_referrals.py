@@ -116,12 +116,7 @@ class Bench:
     def desk(self, agency_id: int, role: str) -> Desk:
         """A signed-in browser (password + TOTP through the real pages) of the first
         member with ``role`` at the agency."""
-        from django.test import Client
-
-        from himaya.accounts import services
         from himaya.accounts.models import Membership
-        from himaya.accounts.totp import acceptable_code
-        from himaya.core.actor import SYSTEM, Actor
 
         found = self.desks.get((agency_id, role))
         if found is not None:
@@ -135,6 +130,19 @@ class Bench:
             .first()
         )
         assert membership is not None, f"no {role} at agency {agency_id}"
+        desk = self.sign_in(membership)
+        self.desks[(agency_id, role)] = desk
+        return desk
+
+    def sign_in(self, membership: Any) -> Desk:
+        """A signed-in browser of this membership's person (password + TOTP through the
+        real pages), acting as it."""
+        from django.test import Client
+
+        from himaya.accounts import services
+        from himaya.accounts.totp import acceptable_code
+        from himaya.core.actor import SYSTEM, Actor
+
         user = membership.user
         user.set_password(self.password)
         user.save(update_fields=["password"])
@@ -149,13 +157,11 @@ class Bench:
         actor = Actor(
             user_id=user.pk,
             username=user.username,
-            role=role,
-            agency_id=agency_id,
+            role=membership.role,
+            agency_id=membership.agency_id,
             membership_id=membership.pk,
         )
-        desk = Desk(agency_id=agency_id, actor=actor, client=client)
-        self.desks[(agency_id, role)] = desk
-        return desk
+        return Desk(agency_id=membership.agency_id, actor=actor, client=client)
 
     # --- timing -------------------------------------------------------------------------
 
