@@ -1,6 +1,8 @@
 """The list pages that are not queues, at scale (issue 7: "every queue and list page at 10k
-and at 1M cases"): what one case holds, the unit chief's alerts, the search page, and her
-portal pages.
+and at 1M cases"): what one case holds, its referrals and its complaint, the unit chief's
+alerts, the search page, the officer's drafts and API tokens, the service network, and her
+portal pages. The queues are timed elsewhere: ``/cases/`` by ``bench_cases.py``,
+``/referrals/`` by ``bench_referrals.py``, ``/justice/`` by ``bench_justice.py``.
 
     BENCH_SCALE=full .venv/bin/python bench/bench_pages.py --database postgresql
     BENCH_CASES=<n>  .venv/bin/python bench/bench_pages.py --database sqlite
@@ -16,11 +18,17 @@ The baseline is the same pages in a second scratch database with the same keys, 
 open cases are chosen; generation is deterministic, so the same cases exist in the big
 database. Each of them gets, at both stages and through the real services, what a case
 accumulates in its first weeks: ``NOTES`` notes, ``TASKS`` tasks (``DONE`` of them done),
-``EVIDENCE`` photos, ``MESSAGES`` messages to her. ``PORTAL_CASES`` reports filed online
+``EVIDENCE`` photos, ``MESSAGES`` messages to her. Up to ``COMPLAINTS`` of them, still in
+the unit's hands, are forwarded to the competent prosecution office (her consent recorded,
+the complaint forwarded by the officer; the office's prosecutor opens proceedings, sets a
+hearing and orders a no-contact measure). The officer of each of their units gets
+``DRAFTS`` interviews in progress (the intake service), and an officer of each unit who
+no other benchmark uses (``API_USER``, made through the accounts services) holds
+``API_TOKENS`` API tokens (``token_create``). ``PORTAL_CASES`` reports filed online
 through the portal's service (in the same communes) each get messages both ways and reads
-by the unit, and a portal session (the cookie the codename would give her). Every page
-then shows the same content at both stages: the ratio measures what a national database
-costs a page, not a fuller page.
+by the unit, and a portal session (the cookie the codename would give her); so does each
+forwarded case. Every page then shows the same content at both stages: the ratio measures
+what a national database costs a page, not a fuller page.
 
 Pages timed with Django's test client (middleware, session, gate, selectors, audit,
 template), each loaded once untimed, then ``ROUNDS`` times with the data-key cache emptied:
@@ -29,13 +37,29 @@ template), each loaded once untimed, then ``ROUNDS`` times with the data-key cac
   grants, notes, tasks, timeline) for a unit officer;
 * ``case.evidence``, ``case.messages``, ``case.referrals``: the case's evidence list, its
   thread with her, its referrals;
+* ``referral``: ``/referrals/<id>/``, the case's first referral (sent or received by the
+  unit) with its timeline;
+* ``justice.case``: ``/justice/cases/<id>/`` of each forwarded case (its complaints and
+  measures) for the unit's officer; ``justice.complaint``:
+  ``/justice/complaints/<id>/`` (decisions, hearings, measures, timeline, her file as
+  shared) for the office's prosecutor;
 * ``search``: ``POST /cases/search/`` with her name and date of birth (her files here,
   other units holding one);
 * ``alerts``: ``/cases/alerts/`` for the chiefs of those cases' units;
-* ``portal.case``, ``portal.messages``, ``portal.opened``: her status page, her messages,
-  which agencies opened her file.
+* ``intake.drafts``: ``/cases/intake/``, the officer's interviews in progress;
+* ``tokens``: ``/accounts/tokens/``, the API user's tokens;
+* ``network.directory``, ``network.agency``: ``/network/`` and the page of one's own
+  agency (``/network/agencies/<id>/``) for the units' officers, a focal point of a station
+  referring to each unit and the offices' prosecutors; ``network.coverage``:
+  ``/network/coverage/`` (communes farthest from a unit) for the officers. These read
+  the service network only, not the cases;
+* ``portal.case``, ``portal.messages``, ``portal.opened``, ``portal.files``: her status
+  page, her messages, which agencies opened her file, the form to add a file (it lists
+  nothing of hers), on the reports filed online; ``portal.breach``: the measures in force
+  she can report a breach of, on the forwarded cases.
 
-Writes ``bench/results/pages.json`` (``--no-results``: not, for the CI smoke test).
+Prints each page's p95 (p50) at both stages and its statements, and writes
+``bench/results/pages.json`` (``--no-results``: not, for the CI smoke test).
 """
 
 from __future__ import annotations
@@ -64,6 +88,18 @@ DONE = 2
 EVIDENCE = 2
 MESSAGES = 3
 REPLIES = 2
+#: Of the timed cases still in the unit's hands, up to this many are forwarded to the
+#: prosecutor (through the services: her consent, the forwarding, the office's decisions).
+COMPLAINTS = 10
+#: Case states a complaint is forwarded from. Not "forwarded": ``bench_justice.py`` gives
+#: those a generated complaint, which the first stage, in its own database, would not have.
+FORWARDABLE = ("open", "assessed", "referred")
+DRAFTS = 3
+API_TOKENS = 2
+#: An officer of each unit who holds API tokens: an account no other benchmark uses (their
+#: officers get tokens of their own), named to sort after the unit's ``bench.u`` staff so
+#: that ``Bench.desk`` never picks it for the other pages.
+API_USER = "bench.v{unit}.officer"
 ROUNDS = 3
 PAGE_TARGET_S = 0.050
 RATIO_TARGET = 1.5
@@ -71,17 +107,27 @@ AUDIT_BATCH = 20_000
 PROGRESS_TABLE = "bench_audit_progress"
 #: Up to this many cases, the whole audit chain is verified after the events are added.
 VERIFY_UP_TO = 20_000
-#: name -> (who looks, path; ``{case}`` is filled in per case)
+#: name -> (who looks, path; ``{...}`` is filled in per load, see ``targets``)
 PAGES: dict[str, tuple[str, str]] = {
     "case": ("officer", "/cases/{case}/"),
     "case.evidence": ("officer", "/cases/{case}/evidence/"),
     "case.messages": ("officer", "/cases/{case}/messages/"),
     "case.referrals": ("officer", "/referrals/case/{case}/"),
+    "referral": ("officer", "/referrals/{referral}/"),
+    "justice.case": ("officer", "/justice/cases/{case}/"),
+    "justice.complaint": ("prosecutor", "/justice/complaints/{complaint}/"),
     "search": ("officer", "/cases/search/"),
     "alerts": ("chief", "/cases/alerts/"),
+    "intake.drafts": ("officer", "/cases/intake/"),
+    "tokens": ("token holder", "/accounts/tokens/"),
+    "network.directory": ("staff", "/network/"),
+    "network.agency": ("staff", "/network/agencies/{agency}/"),
+    "network.coverage": ("officer", "/network/coverage/"),
     "portal.case": ("her", "/p/fr/mine/"),
     "portal.messages": ("her", "/p/fr/mine/messages/"),
     "portal.opened": ("her", "/p/fr/mine/opened/"),
+    "portal.files": ("her", "/p/fr/mine/files/"),
+    "portal.breach": ("her", "/p/fr/mine/breach/"),
 }
 
 
@@ -320,37 +366,234 @@ def _session(case: Any) -> str:
     return session.session_open(HttpResponse(), case=case)
 
 
-def targets(desks: Any, case_ids: list[str], tokens: list[str]) -> dict[str, list[Target]]:
+@dataclass(frozen=True, slots=True)
+class Forwarded:
+    """A timed case forwarded to the prosecutor: its complaint and the office."""
+
+    case_id: str
+    complaint_id: int
+    office_id: int
+
+
+def forward(desks: Any, case_ids: list[str], count: int) -> list[Forwarded]:
+    """Up to ``count`` of ``case_ids`` (in their order) still in the unit's hands, forwarded
+    to the office competent for them as the unit would: her consent to share with the
+    prosecutor recorded, the complaint forwarded; then, by the office's prosecutor,
+    proceedings opened, a hearing set and a no-contact order. A case an earlier run
+    forwarded (a complaint someone forwarded) is taken as it is."""
+    from django.utils import timezone
+
+    from bench.bench_justice import _prosecutors
+    from himaya.accounts.roles import Role
+    from himaya.cases import services as case_services
+    from himaya.cases.models import CaseFile, ConsentPurpose
+    from himaya.justice import services
+    from himaya.justice.models import Complaint, IssuingAuthority, MeasureBasis, MeasureKind
+    from himaya.justice.states import DecisionKind
+
+    out: list[Forwarded] = []
+    today = timezone.localdate()
+    for case_id in case_ids:
+        if len(out) >= count:
+            break
+        done = (
+            Complaint.objects.filter(case_id=_uuid(case_id), forwarded_by__isnull=False)
+            .values_list("id", "office_id")
+            .first()
+        )
+        if done is not None:
+            out.append(Forwarded(case_id, int(done[0]), int(done[1])))
+            continue
+        case = CaseFile.objects.select_related("survivor").get(pk=case_id)
+        office = services.competent_office_id(case)
+        if case.state not in FORWARDABLE or office is None:
+            continue
+        officer = desks.desk(case.unit_id, "unit_officer").actor
+        case_services.consent_record(
+            actor=officer,
+            case_id=case_id,
+            purpose=ConsentPurpose.SHARE_PROSECUTOR,
+            granted=True,
+            scope=[str(g) for g in services.PROSECUTOR_SCOPE],
+        )
+        complaint = services.complaint_forward(actor=officer, case_id=case_id, office_id=office)
+        _prosecutors({office})
+        prosecutor = desks.desk(office, Role.PROSECUTOR).actor
+        services.decision_record(
+            actor=prosecutor, complaint_id=complaint.pk, kind=DecisionKind.OPEN_PROCEEDINGS
+        )
+        services.hearing_schedule(
+            actor=prosecutor,
+            complaint_id=complaint.pk,
+            scheduled_at=timezone.now() + timedelta(days=40),
+            place="Tribunal de première instance",
+        )
+        services.measure_order(
+            actor=prosecutor,
+            complaint_id=complaint.pk,
+            kind=MeasureKind.NO_CONTACT,
+            legal_basis=MeasureBasis.PC_88_3,
+            authority=IssuingAuthority.PROSECUTOR,
+            starts_on=today,
+            ends_on=today + timedelta(days=180),
+        )
+        out.append(Forwarded(case_id, complaint.pk, office))
+    return out
+
+
+def _units(case_ids: list[str]) -> list[int]:
+    """The units holding ``case_ids``, each once, in the cases' order."""
+    from himaya.cases.models import CaseFile
+
+    held = dict(
+        CaseFile.objects.filter(pk__in=[_uuid(c) for c in case_ids]).values_list("id", "unit_id")
+    )
+    return list(dict.fromkeys(int(held[_uuid(c)]) for c in case_ids))
+
+
+def drafts(desks: Any, units: list[int]) -> None:
+    """``DRAFTS`` interviews in progress, saved through the intake service, for the officer
+    of each unit who looks at the pages (fewer when an earlier run saved some)."""
+    from himaya.cases.intake import INTAKE_STEPS, intake_draft_list, intake_draft_save
+
+    for unit in units:
+        actor = desks.desk(unit, "unit_officer").actor
+        for k in range(len(intake_draft_list(actor=actor)), DRAFTS):
+            step = INTAKE_STEPS[1 + k]
+            intake_draft_save(
+                actor=actor,
+                draft_id=None,
+                step=step,
+                data={
+                    "idempotency_key": f"bench-draft-{unit}-{k}",
+                    "visited": list(INTAKE_STEPS[: 2 + k]),
+                    "survivor": {"full_name": f"Entretien {k + 1} (synthétique)"},
+                },
+            )
+
+
+def token_holders(desks: Any, units: list[int]) -> list[Any]:
+    """A signed-in desk per unit for ``API_USER``, an officer made through the accounts
+    services, holding ``API_TOKENS`` tokens made through ``token_create``."""
+    from himaya.accounts import services, tokens
+    from himaya.accounts.models import Membership, User
+    from himaya.accounts.roles import Role
+    from himaya.core.actor import SYSTEM
+    from himaya.network.models import Agency
+
+    out = []
+    for unit in units:
+        name = API_USER.format(unit=unit)
+        user = User.objects.filter(username=name).first() or services.user_create(
+            actor=SYSTEM, username=name, password=None, display_name=name
+        )
+        granted = services.membership_grant(
+            actor=SYSTEM, user=user, agency=Agency.objects.get(pk=unit), role=Role.UNIT_OFFICER
+        )
+        desk = desks.sign_in(Membership.objects.select_related("user").get(pk=granted.pk))
+        for k in range(len(tokens.token_list(actor=desk.actor).items), API_TOKENS):
+            tokens.token_create(
+                actor=desk.actor,
+                name=f"Export {k + 1}",
+                scopes=["cases:read", "referrals:read"],
+                expires_in_days=30,
+            )
+        out.append(desk)
+    return out
+
+
+def _her(token: str) -> Any:
+    """A browser holding her portal session."""
     from django.test import Client
 
-    from himaya.cases.models import CaseFile
     from himaya.portal import session
 
+    her = Client()
+    her.cookies[session.COOKIE] = token
+    her.cookies[session.COOKIE]["path"] = session.PATH
+    return her
+
+
+def targets(
+    desks: Any,
+    case_ids: list[str],
+    tokens: list[str],
+    forwarded: list[Forwarded],
+    holders: list[Any],
+) -> dict[str, list[Target]]:
+    """Each page's loads: for each timed case, its unit's officer (and the unit's chief,
+    once per unit); the prosecutors of the forwarded cases, and her portal session on them;
+    her portal session on each report filed online; the network's pages for the officers,
+    the focal points of a station referring to their units and the prosecutors, each on
+    the page of their own agency."""
+    from django.db.models import Q
+
+    from himaya.accounts.roles import Role
+    from himaya.cases.models import CaseFile
+    from himaya.referrals.models import Referral
+
+    def page(name: str, **fields: object) -> str:
+        return PAGES[name][1].format(**fields)
+
     out: dict[str, list[Target]] = {name: [] for name in PAGES}
-    chiefs: set[int] = set()
+    units: set[int] = set()
     for case_id in case_ids:
         case = CaseFile.objects.select_related("survivor", "survivor__data_key").get(pk=case_id)
-        officer = desks.desk(case.unit_id, "unit_officer").client
-        for name, (who, path) in PAGES.items():
-            if who == "officer" and name != "search":
-                out[name].append(Target(officer, path.format(case=case_id)))
+        unit = int(case.unit_id)
+        officer = desks.desk(unit, "unit_officer").client
+        for name in ("case", "case.evidence", "case.messages", "case.referrals"):
+            out[name].append(Target(officer, page(name, case=case_id)))
+        referral = (
+            Referral.objects.filter(case_id=case.pk)
+            .filter(Q(from_agency_id=unit) | Q(to_agency_id=unit))
+            .order_by("created_at", "id")
+            .values_list("id", flat=True)
+            .first()
+        )
+        if referral is not None:
+            out["referral"].append(Target(officer, page("referral", referral=referral)))
         born = case.survivor.date_of_birth
         form = {"name": str(case.survivor.full_name)}
         if born:
             form["date_of_birth"] = str(born)
-        out["search"].append(Target(officer, PAGES["search"][1], form))
-        if case.unit_id not in chiefs:
-            chiefs.add(case.unit_id)
-            out["alerts"].append(
-                Target(desks.desk(case.unit_id, "unit_chief").client, PAGES["alerts"][1])
+        out["search"].append(Target(officer, page("search"), form))
+        if unit in units:
+            continue
+        units.add(unit)
+        out["alerts"].append(Target(desks.desk(unit, "unit_chief").client, page("alerts")))
+        for name in ("intake.drafts", "network.directory", "network.coverage"):
+            out[name].append(Target(officer, page(name)))
+        out["network.agency"].append(Target(officer, page("network.agency", agency=unit)))
+        stations = desks.world.places[unit].stations if unit in desks.world.places else []
+        if stations:
+            focal = desks.desk(stations[0], Role.FOCAL_POINT).client
+            out["network.directory"].append(Target(focal, page("network.directory")))
+            out["network.agency"].append(Target(focal, page("network.agency", agency=stations[0])))
+    offices: set[int] = set()
+    for f in forwarded:
+        unit = int(CaseFile.objects.values_list("unit_id", flat=True).get(pk=f.case_id))
+        officer = desks.desk(unit, "unit_officer").client
+        out["justice.case"].append(Target(officer, page("justice.case", case=f.case_id)))
+        prosecutor = desks.desk(f.office_id, Role.PROSECUTOR).client
+        out["justice.complaint"].append(
+            Target(prosecutor, page("justice.complaint", complaint=f.complaint_id))
+        )
+        case = CaseFile.objects.get(pk=f.case_id)
+        out["portal.breach"].append(Target(_her(_session(case)), page("portal.breach")))
+        if f.office_id not in offices:
+            offices.add(f.office_id)
+            out["network.directory"].append(Target(prosecutor, page("network.directory")))
+            out["network.agency"].append(
+                Target(prosecutor, page("network.agency", agency=f.office_id))
             )
+    for holder in holders:
+        out["tokens"].append(Target(holder.client, page("tokens")))
     for token in tokens:
-        her = Client()
-        her.cookies[session.COOKIE] = token
-        her.cookies[session.COOKIE]["path"] = session.PATH
-        for name, (who, path) in PAGES.items():
-            if who == "her":
-                out[name].append(Target(her, path))
+        her = _her(token)
+        for name in ("portal.case", "portal.messages", "portal.opened", "portal.files"):
+            out[name].append(Target(her, page(name)))
+    empty = [name for name, loads in out.items() if not loads]
+    assert not empty, f"pages with nothing to load: {empty}"
     return out
 
 
@@ -376,8 +619,12 @@ def measure(desks: Any, case_ids: list[str], cases: int) -> Stage:
     from himaya.core.models import AuditEvent
 
     enrich(desks, case_ids)
+    forwarded = forward(desks, case_ids, COMPLAINTS)
+    units = _units(case_ids)
+    drafts(desks, units)
+    holders = token_holders(desks, units)
     tokens = portal_cases(desks, case_ids, PORTAL_CASES)
-    chosen = targets(desks, case_ids, tokens)
+    chosen = targets(desks, case_ids, tokens, forwarded, holders)
     common.prewarm()
     timings: dict[str, common.Timing] = {}
     statements: dict[str, int] = {}
@@ -483,6 +730,14 @@ def main() -> None:
                 f"{name}: {big.statements[name]} statements, {small.statements[name]} at first"
             )
     common.print_rows(rows)
+    print(f"\n{'page':<20} {'loads':>5}  p95 (p50) ms at {small.cases:,} -> at {big.cases:,}")
+    for name in PAGES:
+        a, b = small.timings[name], big.timings[name]
+        print(
+            f"{name:<20} {len(b.samples):>5}  {a.p95 * 1000:.1f} ({a.p50 * 1000:.1f})"
+            f" -> {b.p95 * 1000:.1f} ({b.p50 * 1000:.1f}), x{b.p95 / a.p95:.2f};"
+            f" statements {small.statements[name]} -> {big.statements[name]}"
+        )
     print(f"machine: {common.machine()}")
     if "--no-results" not in sys.argv:
         common.write_results("pages", rows)
