@@ -112,6 +112,8 @@ TEMPLATES = [
         },
     }
 ]
+# Django's widget templates, the common ones written in Python (core/form_renderer.py).
+FORM_RENDERER = "himaya.core.form_renderer.WidgetRenderer"
 
 # --- Database -----------------------------------------------------------------------------
 # SQLite (WAL, busy timeout, immediate transactions) under var/ unless DATABASE_URL is set.
