@@ -20,6 +20,7 @@ from himaya.cases.intake import (
     SurvivorData,
     age_range_on,
     intake_draft_discard,
+    intake_draft_list,
     intake_draft_load,
     intake_draft_save,
     intake_from_dict,
@@ -306,6 +307,37 @@ def test_a_draft_is_saved_step_by_step(officer: Actor) -> None:
     with pytest.raises(InvalidInput) as caught:
         intake_draft_save(actor=officer, draft_id=draft.pk, step="dessert", data={})
     assert list(caught.value.fields) == ["step"]
+
+
+def test_a_case_is_opened_from_one_draft_at_most(officer: Actor) -> None:
+    """The partial unique constraint keeps what the one-to-one field guaranteed."""
+    from django.db import IntegrityError, transaction
+
+    first = intake_draft_save(actor=officer, draft_id=None, step="review", data={})
+    second = intake_draft_save(actor=officer, draft_id=None, step="review", data={})
+    case = services.case_open_from_intake(
+        actor=officer, data=an_intake(), idempotency_key=new_key(), draft_id=first.pk
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        IntakeDraft.objects.filter(pk=second.pk).update(submitted_case=case)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's EXPLAIN QUERY PLAN")
+def test_her_drafts_are_read_along_their_index_never_sorted(officer: Actor) -> None:
+    """Her interviews in progress come from ``intake_draft_open`` in the list's order. With
+    the one-to-one field's unique index SQLite looked up "submitted_case IS NULL" there,
+    read every unsubmitted draft in the country (discarded ones stay) and sorted them."""
+    from django.test.utils import CaptureQueriesContext
+
+    intake_draft_save(actor=officer, draft_id=None, step="review", data={})
+    with CaptureQueriesContext(connection) as queries:
+        assert len(intake_draft_list(actor=officer)) == 1
+    (query,) = [q["sql"] for q in queries.captured_queries if "cases_intakedraft" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {query}")
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "intake_draft_open" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
 
 
 def test_submitting_a_draft_gives_her_its_key_and_freezes_it(officer: Actor) -> None:

@@ -487,9 +487,36 @@ class IntakeDraft(models.Model):
     step = models.CharField(max_length=24, default="conditions")
     data = SealedJSONField(subject="data_key", null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-    submitted_case = models.OneToOneField(
-        CaseFile, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    #: One draft per case at most (``intake_draft_one_per_case``). Not a OneToOneField: its
+    #: unique index holds every unsubmitted draft under NULL, and SQLite, trusting a unique
+    #: index to find one row, answered "her drafts" by reading every unsubmitted draft in
+    #: the country (discarded ones stay forever) and sorting them.
+    submitted_case = models.ForeignKey(
+        CaseFile,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submitted_case"],
+                condition=models.Q(submitted_case__isnull=False),
+                name="intake_draft_one_per_case",
+            )
+        ]
+        # An officer's interviews in progress in a unit, newest first, as the list reads
+        # them: along the index, never sorted, whatever the country's drafts.
+        indexes = [
+            models.Index(
+                fields=["created_by", "unit", "-updated_at", "-id"],
+                name="intake_draft_open",
+                condition=models.Q(submitted_case__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"IntakeDraft {self.pk}"
