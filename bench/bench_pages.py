@@ -104,7 +104,7 @@ ROUNDS = 3
 PAGE_TARGET_S = 0.050
 RATIO_TARGET = 1.5
 AUDIT_BATCH = 20_000
-PROGRESS_TABLE = "bench_audit_progress"
+PROGRESS_TABLE = "bench_audit_done"
 #: Up to this many cases, the whole audit chain is verified after the events are added.
 VERIFY_UP_TO = 20_000
 #: name -> (who looks, path; ``{...}`` is filled in per load, see ``targets``)
@@ -135,21 +135,25 @@ PAGES: dict[str, tuple[str, str]] = {
 
 
 def _progress(cursor: Any) -> int:
+    """The last generated case (its row in ``generate.BASELINE_TABLE``) given a trail."""
     cursor.execute(
-        f"CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (id integer PRIMARY KEY, cases integer)"
+        f"CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (id integer PRIMARY KEY, last integer)"
     )
-    cursor.execute(f"SELECT cases FROM {PROGRESS_TABLE} WHERE id = 1")  # noqa: S608  # nosec B608
+    cursor.execute(f"SELECT last FROM {PROGRESS_TABLE} WHERE id = 1")  # noqa: S608  # nosec B608
     row = cursor.fetchone()
     return int(row[0]) if row else 0
 
 
 def generate_audit(seed: int = SEED) -> tuple[int, float]:
-    """Each case's ``case.open`` and one to three ``case.read`` by officers of its unit (at
-    times after it opened), in time order, appended to the chain with their hashes, for the
-    cases (in id order) not done by an earlier run. Returns (events, seconds)."""
+    """Each generated case's ``case.open`` and one to three ``case.read`` by officers of its
+    unit (at times after it opened), in time order, appended to the chain with their
+    hashes, for the cases ``generate.py`` wrote since an earlier run (in the order it wrote
+    them: its baseline table's ids). Cases the services opened (the portal reports) have
+    their own events already and get none. Returns (events, seconds)."""
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from bench import generate
     from himaya.accounts.models import Membership
     from himaya.core import audit
     from himaya.core.models import AuditEvent
@@ -170,14 +174,22 @@ def generate_audit(seed: int = SEED) -> tuple[int, float]:
     read_meta = {"holding_unit": True, "bases": [], "emergency": False, "groups": ["all"]}
     with transaction.atomic(), connection.cursor() as cursor:
         done = _progress(cursor)
+        # The baseline keeps the case's id with hyphens; SQLite stores it without.
+        same = (
+            "c.id = replace(b.case_id, '-', '')"
+            if connection.vendor == "sqlite"
+            else "c.id = b.case_id::uuid"
+        )
         cursor.execute(
-            "SELECT id, unit_id, created_at FROM cases_casefile ORDER BY id "  # noqa: S608  # nosec B608
-            f"LIMIT {10**9} OFFSET {done}"
+            f"SELECT b.id, c.id, c.unit_id, c.created_at FROM {generate.BASELINE_TABLE} b "  # noqa: S608  # nosec B608
+            f"JOIN cases_casefile c ON {same} WHERE b.id > %s ORDER BY b.id",
+            [done],
         )
         cases = cursor.fetchall()
+        last = int(cases[-1][0]) if cases else done
         rng = random.Random(seed + done)
         planned: list[tuple[datetime, str, tuple[int, str, int], int, str]] = []
-        for case_id, unit_id, opened in cases:
+        for _row, case_id, unit_id, opened in cases:
             people = staff.get(int(unit_id))
             if not people:
                 continue
@@ -220,8 +232,8 @@ def generate_audit(seed: int = SEED) -> tuple[int, float]:
         cursor.execute(audit._HEAD_UPDATE, [sequence, head])
         cursor.execute(f"DELETE FROM {PROGRESS_TABLE}")  # noqa: S608  # nosec B608
         cursor.execute(
-            f"INSERT INTO {PROGRESS_TABLE} (id, cases) VALUES (1, %s)",  # noqa: S608  # nosec B608
-            [done + len(cases)],
+            f"INSERT INTO {PROGRESS_TABLE} (id, last) VALUES (1, %s)",  # noqa: S608  # nosec B608
+            [last],
         )
     return len(planned), time.perf_counter() - started
 
