@@ -13,9 +13,10 @@ import math
 import secrets
 import threading
 import time as monotonic_time
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
 from django.db import transaction
 
@@ -110,6 +111,24 @@ class NetworkIndex:
     prosecution_by_commune: dict[int, int]
     commune_grid: GridIndex[CommuneEntry]
     _grids: dict[str, GridIndex[AgencyEntry]] = field(default_factory=dict)
+    _derived: dict[Hashable, Any] = field(default_factory=dict)
+
+    def derived[T](self, key: Hashable, build: Callable[[NetworkIndex], T]) -> T:
+        """``build(self)``, computed once for this snapshot and kept as long as it is.
+
+        For results that depend on nothing but the network (the directory's order, the
+        coverage report): they go stale exactly when the snapshot does, and a change to the
+        network replaces the snapshot (``get_index``), so no other invalidation is needed.
+        ``key`` names the result and everything else it depends on (a module-qualified
+        string, or a tuple starting with one); the result is shared by every request, so it
+        must be immutable. Two threads may build the same result at once: both get equal
+        values and one is kept, which costs less than a lock every reader would wait on."""
+        try:
+            return cast(T, self._derived[key])
+        except KeyError:
+            value = build(self)
+            self._derived[key] = value
+            return value
 
     def grid(self, kind: str | None) -> GridIndex[AgencyEntry]:
         """Active agencies of ``kind`` (all kinds for None) that have coordinates."""

@@ -10,6 +10,7 @@ points, jurisdiction). A shelter's protected address is never loaded here: only
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -45,7 +46,11 @@ class DirectoryPage:
     total: int
 
 
-def _matches(a: AgencyEntry, query: DirectoryQuery, index: NetworkIndex, at: datetime) -> bool:
+def _matches(
+    a: AgencyEntry, query: DirectoryQuery, words: list[str], index: NetworkIndex, at: datetime
+) -> bool:
+    """Whether ``a`` passes every filter of ``query``; ``words`` are its folded search
+    words (folded once per search, not once per agency)."""
     province = index.provinces.get(a.province_id) if a.province_id else None
     checks = (
         query.include_inactive or a.is_active,
@@ -58,15 +63,22 @@ def _matches(a: AgencyEntry, query: DirectoryQuery, index: NetworkIndex, at: dat
     )
     if not all(checks):
         return False
-    if query.q:
+    if words:
         commune = index.communes_by_id.get(a.commune_id) if a.commune_id else None
         haystack = a.search_key + (" " + commune.search_key if commune else "")
-        return all(word in haystack for word in fold(query.q).split())
+        return all(word in haystack for word in words)
     return True
 
 
-def _sort_key(a: AgencyEntry) -> str:
-    return fold(a.name_fr)
+def _directory_order(index: NetworkIndex) -> tuple[tuple[str, AgencyEntry], ...]:
+    """Every agency of the snapshot with its sort key (the folded French name), in
+    directory order: the key, then the id. Folding names costs more than everything else a
+    directory page does, so it is done once per snapshot (``NetworkIndex.derived``)."""
+    return tuple(sorted(((fold(a.name_fr), a) for a in index.agencies.values()), key=_position))
+
+
+def _position(row: tuple[str, AgencyEntry]) -> tuple[str, int]:
+    return (row[0], row[1].id)
 
 
 def directory_search(
@@ -85,22 +97,20 @@ def directory_search(
         query = replace(query, include_inactive=False)
     index = get_index()
     at = at or timezone.now()
-    rows = sorted(
-        (a for a in index.agencies.values() if _matches(a, query, index, at)),
-        key=lambda a: (_sort_key(a), a.id),
-    )
+    order = index.derived("network.directory.order", _directory_order)
+    words = fold(query.q).split()
+    rows = [row for row in order if _matches(row[1], query, words, index, at)]
     size = clamp_limit(limit)
     start = 0
     if cursor:
         after_key, after_id = decode_cursor(cursor, salt=_CURSOR_SALT)
-        position = (str(after_key), after_id)
-        start = next((i for i, a in enumerate(rows) if (_sort_key(a), a.id) > position), len(rows))
+        start = bisect_right(rows, (str(after_key), after_id), key=_position)
     page = rows[start : start + size]
     next_cursor = None
     if start + size < len(rows) and page:
-        last = page[-1]
-        next_cursor = encode_cursor(sort_value=_sort_key(last), pk=last.id, salt=_CURSOR_SALT)
-    return DirectoryPage(items=page, next_cursor=next_cursor, total=len(rows))
+        last_key, last = page[-1]
+        next_cursor = encode_cursor(sort_value=last_key, pk=last.id, salt=_CURSOR_SALT)
+    return DirectoryPage(items=[a for _key, a in page], next_cursor=next_cursor, total=len(rows))
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +210,14 @@ def find_communes(text: str, *, limit: int = 20) -> list[CommuneEntry]:
 
 
 def province_choices() -> list[tuple[str, str]]:
-    index = get_index()
-    return sorted(((p.code, p.name_fr) for p in index.provinces.values()), key=lambda x: fold(x[1]))
+    """(code, French name) of every province, by folded name (sorted once per snapshot)."""
+    return list(get_index().derived("network.province_choices", _province_choices))
+
+
+def _province_choices(index: NetworkIndex) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        sorted(((p.code, p.name_fr) for p in index.provinces.values()), key=lambda x: fold(x[1]))
+    )
 
 
 def stations_referring_to(unit_id: int) -> list[AgencyEntry]:
