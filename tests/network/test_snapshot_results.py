@@ -1,6 +1,6 @@
-"""What the directory derives from the network is computed once per snapshot of it: a second
-load redoes none of it, and a change to the network shows at once in the process that made it
-and, after the revision check, in every other one."""
+"""What the directory and coverage pages derive from the network is computed once per
+snapshot of it: a second load redoes none of it, and a change to the network shows at once in
+the process that made it and, after the revision check, in every other one."""
 
 from __future__ import annotations
 
@@ -17,11 +17,14 @@ from django.urls import reverse
 from himaya.accounts.roles import Role
 from himaya.core.actor import Actor
 from himaya.geo.models import Commune
-from himaya.network import index, selectors, services
+from himaya.network import coverage, index, selectors, services
 from himaya.network.models import Agency, AgencyKind
 from himaya.network.validation import AgencyData
 from tests.network.conftest import make_actor
 from tests.network.helpers import agency, login, make_staff
+
+AGADIR = "09.001.01.0"
+IMOUZZER = "09.001.05.01"
 
 
 @pytest.fixture
@@ -61,6 +64,12 @@ def page(client: Client, url: str) -> str:
         r'(name="csrf-token" content|name="csrfmiddlewaretoken" value)="[^"]*"',
         "",
         response.content.decode(),
+    )
+
+
+def coverage_codes(client: Client) -> list[str]:
+    return re.findall(
+        r'<span class="ltr code">([0-9.]+)</span>', page(client, reverse("network:coverage"))
     )
 
 
@@ -162,3 +171,79 @@ def test_another_process_s_change_reaches_the_directory_after_the_revision_check
         "Unité Casa",
         "Unité Rabat",
     ]
+
+
+# --- Coverage -------------------------------------------------------------------------------
+
+
+def test_a_second_coverage_load_searches_no_nearest_unit_and_shows_the_same_page(
+    staff_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    computed = Calls(monkeypatch, coverage, "coverage_report")
+    first = page(staff_client, reverse("network:coverage"))
+    assert computed.count == 1
+    assert page(staff_client, reverse("network:coverage")) == first
+    page(staff_client, reverse("network:coverage") + "?all=1")
+    page(staff_client, reverse("network:map"))  # the map shows the same report
+    assert computed.count == 1
+
+
+@pytest.mark.parametrize("language", ["ar", "fr", "zgh", "en"])
+def test_the_coverage_report_is_shared_by_every_language(
+    staff_client: Client, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    computed = Calls(monkeypatch, coverage, "coverage_report")
+    page(staff_client, reverse("network:coverage"))
+    other = Client()
+    login(other, make_staff(Role.UNIT_OFFICER), language=language)
+    assert coverage_codes(other)[:2] == [AGADIR, IMOUZZER]
+    assert computed.count == 1
+
+
+def test_a_unit_added_in_this_process_shows_on_the_next_coverage_load(
+    staff_client: Client, geo: dict[str, Commune], admin: Actor
+) -> None:
+    assert coverage_codes(staff_client)[:2] == [AGADIR, IMOUZZER]
+    agency(admin, AgencyKind.POLICE_UNIT, geo["Agadir"], name="Unité Agadir")
+    text = page(staff_client, reverse("network:coverage"))
+    codes = re.findall(r'<span class="ltr code">([0-9.]+)</span>', text)
+    assert codes[0] == IMOUZZER  # 35 km from the new unit: now the farthest
+    assert codes[-1] == AGADIR
+    assert "Unité Agadir" in text
+
+
+def test_a_unit_closed_in_this_process_leaves_the_coverage_at_once(
+    staff_client: Client, units: dict[str, Agency], geo: dict[str, Commune], admin: Actor
+) -> None:
+    agadir = agency(admin, AgencyKind.POLICE_UNIT, geo["Agadir"], name="Unité Agadir")
+    assert "Unité Agadir" in page(staff_client, reverse("network:coverage") + "?all=1")
+    services.agency_update(
+        actor=admin,
+        agency_id=agadir.pk,
+        data=AgencyData(
+            kind=AgencyKind.POLICE_UNIT,
+            code=agadir.code,
+            name_fr=agadir.name_fr,
+            name_ar=agadir.name_ar,
+            commune_id=geo["Agadir"].pk,
+            is_active=False,
+        ),
+    )
+    assert "Unité Agadir" not in page(staff_client, reverse("network:coverage") + "?all=1")
+    assert coverage_codes(staff_client)[:2] == [AGADIR, IMOUZZER]
+
+
+def test_another_process_s_change_reaches_coverage_after_the_revision_check(
+    staff_client: Client,
+    geo: dict[str, Commune],
+    admin: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert coverage_codes(staff_client)[0] == AGADIR
+    before = index.get_index()
+    agency(admin, AgencyKind.POLICE_UNIT, geo["Agadir"], name="Unité Agadir")
+    as_another_process_saw_it(monkeypatch, before)
+    assert coverage_codes(staff_client)[0] == AGADIR  # within the check delay: as it was
+    revision_check_due(monkeypatch)
+    assert coverage_codes(staff_client)[0] == IMOUZZER
+    assert index.get_index() is not before

@@ -18,7 +18,7 @@ from himaya.core.actor import Actor
 from himaya.core.api_errors import Unauthenticated
 from himaya.core.pagination import MAX_LIMIT
 from himaya.network import policies, routing, selectors, services
-from himaya.network.coverage import coverage_report
+from himaya.network.coverage import network_coverage
 from himaya.network.index import AgencyEntry, get_index
 from himaya.network.models import AgencyKind
 
@@ -412,7 +412,7 @@ def route_services(request: HttpRequest, query: Query[ServicesQueryIn]) -> dict[
 @router.get("/coverage", response=CoverageOut, summary="Communes farthest from a police unit")
 def coverage(request: HttpRequest, query: Query[CoverageQueryIn]) -> dict[str, object]:
     _actor(request)
-    report = coverage_report()
+    report = network_coverage()
     return {
         "units": report.units,
         "women_total": report.women_total,

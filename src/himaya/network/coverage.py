@@ -50,6 +50,20 @@ def women_of(commune: CommuneEntry) -> tuple[int, bool]:
     return commune.population_total // 2, True
 
 
+def network_coverage(
+    *, bands: tuple[float, ...] = DEFAULT_BANDS, index: NetworkIndex | None = None
+) -> CoverageReport:
+    """The report of the network as built (``coverage_report`` without ``at``), computed
+    once per snapshot of the network: it depends on nothing else, and finding every
+    commune's nearest unit is most of what the coverage and map pages cost. A change to
+    the network replaces the snapshot, and the report with it."""
+    index = index or get_index()
+    return index.derived(
+        ("network.coverage", tuple(bands)),
+        lambda snapshot: coverage_report(bands=bands, index=snapshot),
+    )
+
+
 def coverage_report(
     *,
     bands: tuple[float, ...] = DEFAULT_BANDS,

@@ -29,7 +29,7 @@ from himaya.core.errors import (
     StepUpRequired,
 )
 from himaya.network import policies, routing, selectors, services
-from himaya.network.coverage import DEFAULT_BANDS, coverage_report
+from himaya.network.coverage import DEFAULT_BANDS, network_coverage
 from himaya.network.forms import (
     AgencyForm,
     AvailabilityForm,
@@ -282,7 +282,7 @@ def route(request: HttpRequest, actor: Actor) -> HttpResponse:
 @staff_page
 def network_map(request: HttpRequest, actor: Actor) -> HttpResponse:
     index = get_index()
-    report = coverage_report(index=index)
+    report = network_coverage(index=index)
     svg = render_map(index=index, coverage=report, bounds=DEFAULT_BANDS)
     provinces: dict[int, dict[str, Any]] = {}
     for province in index.provinces.values():
@@ -319,7 +319,7 @@ def network_map(request: HttpRequest, actor: Actor) -> HttpResponse:
 @require_GET
 @staff_page
 def coverage(request: HttpRequest, actor: Actor) -> HttpResponse:
-    report = coverage_report()
+    report = network_coverage()
     show_all = request.GET.get("all") == "1"
     rows = report.rows if show_all else report.rows[:100]
     return render(
