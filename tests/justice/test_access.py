@@ -38,6 +38,31 @@ def test_the_prosecutor_sees_only_the_granted_field_groups() -> None:
     ).exists()
 
 
+def test_reading_the_complaint_and_her_file_is_one_append() -> None:
+    """The complaint page's two reads, the complaint and her file, go into the chain in one
+    append (one lock of its head, one commit), complaint first; with her consent revoked,
+    the complaint's read alone."""
+    world = make_world()
+    case = her_case(world, scope=["narrative"])
+    complaint = forward(world, case)
+    before = AuditEvent.objects.count()
+    selectors.complaint_details(actor=world.prosecutor.actor, complaint_id=complaint.pk)
+    events = list(AuditEvent.objects.order_by("sequence")[before:])
+    assert [(e.action, e.target_id) for e in events] == [
+        ("justice.complaint_read", str(complaint.pk)),
+        ("case.read", str(case.pk)),
+    ]
+    assert len({e.occurred_at for e in events}) == 1  # taken once, under the head's lock
+    case_services.consent_revoke(
+        actor=world.officer.actor, case_id=case.pk, purpose=ConsentPurpose.SHARE_PROSECUTOR
+    )
+    before = AuditEvent.objects.count()
+    selectors.complaint_details(actor=world.prosecutor.actor, complaint_id=complaint.pk)
+    assert [e.action for e in AuditEvent.objects.order_by("sequence")[before:]] == [
+        "justice.complaint_read"
+    ]
+
+
 def test_revoking_her_consent_cuts_the_offices_access_to_her_file_at_once() -> None:
     world = make_world()
     complaint = forward(world)

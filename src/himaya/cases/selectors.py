@@ -9,6 +9,7 @@ per-row queries.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -103,8 +104,14 @@ def _access_metadata(access: Access) -> dict[str, object]:
     }
 
 
-def case_get(*, actor: Actor, case_id: uuid.UUID | str) -> tuple[CaseFile, Access]:
+def case_get(
+    *, actor: Actor, case_id: uuid.UUID | str, read_with: Sequence[audit.Planned] = ()
+) -> tuple[CaseFile, Access]:
     """The case and what the actor may see of it; an audited ``case.read``.
+
+    ``read_with``: events of the caller's own read that the file is part of (the complaint
+    page's ``justice.complaint_read``), appended just before ``case.read`` in the same
+    append, and only once the case is found visible.
 
     The holding unit's staff see everything; another agency sees it only through a live
     grant, and only the field groups in ``access.groups`` (the page must show nothing
@@ -113,12 +120,17 @@ def case_get(*, actor: Actor, case_id: uuid.UUID | str) -> tuple[CaseFile, Acces
     further query.
     """
     case, access = _visible_case(actor, case_id)
-    audit.record(
+    audit.record_many(
         actor=actor,
-        action="case.read",
-        target_type=TARGET,
-        target_id=str(case.pk),
-        metadata=_access_metadata(access),
+        events=[
+            *read_with,
+            audit.Planned(
+                action="case.read",
+                target_type=TARGET,
+                target_id=str(case.pk),
+                metadata=_access_metadata(access),
+            ),
+        ],
     )
     return case, access
 
@@ -562,13 +574,14 @@ def case_details(
     notes_cursor: str | None = None,
     timeline_cursor: str | None = None,
     timeline_limit: int | None = None,
+    read_with: Sequence[audit.Planned] = (),
 ) -> CaseDetails:
     """The case page's content: ``case_get`` (an audited ``case.read``) and the lists the
     actor's access allows, each one bounded query; with ``timeline_limit``, a page of the
     timeline too (the case page: its one ``case.read`` covers the timeline, no second
     audited read of the same case). Fails closed like ``case_get``; a cursor that was
     tampered with raises ``InvalidInput``."""
-    case, access = case_get(actor=actor, case_id=case_id)
+    case, access = case_get(actor=actor, case_id=case_id, read_with=read_with)
     timeline = (
         _timeline_page(case, cursor=timeline_cursor, limit=timeline_limit)
         if timeline_limit is not None

@@ -113,20 +113,20 @@ def _complaint(actor: Actor, complaint_id: int | str) -> Complaint:
 
 def complaint_details(*, actor: Actor, complaint_id: int | str) -> ComplaintDetails:
     """The complaint page: the office's record (decisions, hearings, measures, breaches,
-    timeline) and her file through the actor's own access. Audited."""
+    timeline) and her file through the actor's own access. Audited: ``justice.complaint_read``
+    and, when her file is shown, its ``case.read``, in one append."""
     complaint = _complaint(actor, complaint_id)
-    audit.record(
-        actor=actor,
+    read = audit.Planned(
         action="justice.complaint_read",
         target_type=TARGET,
         target_id=str(complaint.pk),
         metadata={"case": str(complaint.case_id)},
     )
-    file = (
-        case_selectors.case_details(actor=actor, case_id=complaint.case_id)
-        if case_policies.access_for(actor, complaint.case) is not None
-        else None
-    )
+    if case_policies.access_for(actor, complaint.case) is not None:
+        file = case_selectors.case_details(actor=actor, case_id=complaint.case_id, read_with=[read])
+    else:
+        file = None
+        audit.record_many(actor=actor, events=[read])
     decisions = list(
         Decision.objects.filter(complaint=complaint)
         .select_related("decided_by")
