@@ -23,7 +23,7 @@ from typing import Any
 from django.forms.renderers import DjangoTemplates
 from django.template.base import render_value_in_context
 from django.template.context import Context
-from django.utils.safestring import SafeData, SafeString, mark_safe
+from django.utils.safestring import SafeData, mark_safe
 
 WIDGETS = "django/forms/widgets/"
 #: The templates that only include ``input.html``.
@@ -163,5 +163,7 @@ class WidgetRenderer(DjangoTemplates):
         if writer is not None:
             html = writer(context["widget"])
             if html is not None:
-                return SafeString(html.strip())
+                # Escaped above, value by value; the widget marks the whole safe, as it
+                # does a template's output (Widget._render).
+                return html.strip()
         return str(super().render(template_name, context, request=request))
