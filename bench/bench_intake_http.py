@@ -352,6 +352,22 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             ),
         ),
         common.row(
+            name="cases.intake_http.latency_p99",
+            metric="p99 latency of one intake under that load",
+            value=round(common.percentile(intake.latencies, 99) * 1000, 1),
+            unit="ms",
+            scale=scale,
+            database=vendor,
+            compared_to=(
+                "p99 latency of the bare endpoint under the same load: "
+                f"{common.percentile(bare.latencies, 99) * 1000:.1f} ms"
+            ),
+            ratio=round(
+                common.percentile(intake.latencies, 99) / common.percentile(bare.latencies, 99),
+                2,
+            ),
+        ),
+        common.row(
             name="web.peak_rss",
             metric="peak resident memory (VmHWM) of the uvicorn worker after both loads",
             value=round(peak_kib / 1024, 1),
