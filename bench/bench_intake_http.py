@@ -319,6 +319,29 @@ def main() -> None:  # noqa: PLR0915 - one linear script
         stop_server(server)
     load = os.getloadavg()[0]
     scale = f"{total:,} cases, {len(units)} concurrent clients, {seconds:.0f} s per endpoint"
+
+    def ms(latencies: list[float], pct: float) -> float:
+        return common.percentile(latencies, pct) * 1000
+
+    def latency_row(name: str, pct: int, note: str) -> dict[str, Any]:
+        """The intake's ``pct``-th percentile latency against the bare endpoint's."""
+        return common.row(
+            name=name,
+            metric=f"p{pct} latency of one intake under that load",
+            value=round(ms(intake.latencies, pct), 1),
+            unit="ms",
+            scale=scale,
+            database=vendor,
+            compared_to=(
+                f"p{pct} latency of the bare endpoint under the same load: "
+                f"{ms(bare.latencies, pct):.1f} ms{note}"
+            ),
+            ratio=round(ms(intake.latencies, pct) / ms(bare.latencies, pct), 2),
+        )
+
+    p50_note = (
+        f" (p50 here {ms(intake.latencies, 50):.1f} ms, bare {ms(bare.latencies, 50):.1f} ms)"
+    )
     rows = [
         common.row(
             name="cases.intake_http.throughput",
@@ -333,40 +356,8 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             ),
             ratio=round(intake.throughput / bare.throughput, 3),
         ),
-        common.row(
-            name="cases.intake_http.latency",
-            metric="p95 latency of one intake under that load",
-            value=round(common.percentile(intake.latencies, 95) * 1000, 1),
-            unit="ms",
-            scale=scale,
-            database=vendor,
-            compared_to=(
-                "p95 latency of the bare endpoint under the same load: "
-                f"{common.percentile(bare.latencies, 95) * 1000:.1f} ms (p50 here "
-                f"{common.percentile(intake.latencies, 50) * 1000:.1f} ms, bare "
-                f"{common.percentile(bare.latencies, 50) * 1000:.1f} ms)"
-            ),
-            ratio=round(
-                common.percentile(intake.latencies, 95) / common.percentile(bare.latencies, 95),
-                2,
-            ),
-        ),
-        common.row(
-            name="cases.intake_http.latency_p99",
-            metric="p99 latency of one intake under that load",
-            value=round(common.percentile(intake.latencies, 99) * 1000, 1),
-            unit="ms",
-            scale=scale,
-            database=vendor,
-            compared_to=(
-                "p99 latency of the bare endpoint under the same load: "
-                f"{common.percentile(bare.latencies, 99) * 1000:.1f} ms"
-            ),
-            ratio=round(
-                common.percentile(intake.latencies, 99) / common.percentile(bare.latencies, 99),
-                2,
-            ),
-        ),
+        latency_row("cases.intake_http.latency", 95, p50_note),
+        latency_row("cases.intake_http.latency_p99", 99, ""),
         common.row(
             name="web.peak_rss",
             metric="peak resident memory (VmHWM) of the uvicorn worker after both loads",
