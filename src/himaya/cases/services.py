@@ -15,6 +15,7 @@ Audit events use ``target_type="cases.case"`` and the case id; the survivor port
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -74,7 +75,7 @@ from himaya.cases.models import (
 )
 from himaya.cases.policies import ALL_GROUPS, Action
 from himaya.cases.states import ACTIVE_STATES, CaseState, ClosureReason, can_transition
-from himaya.core import audit
+from himaya.core import audit, rows
 from himaya.core.actor import SYSTEM, Actor, person_id
 from himaya.core.crypto import data_key_create, data_key_events, data_keys_insert
 from himaya.core.errors import (
@@ -166,7 +167,7 @@ def _timeline(
     to_state: str = "",
     **metadata: object,
 ) -> TimelineEntry:
-    return TimelineEntry.objects.create(
+    entry = TimelineEntry(
         case=case,
         actor_id=actor.user_id if actor is not None else None,
         kind=kind,
@@ -174,6 +175,8 @@ def _timeline(
         to_state=to_state,
         metadata=metadata,
     )
+    rows.insert([entry])
+    return entry
 
 
 def _audit(
@@ -394,15 +397,27 @@ def _refuse_replay(unit_id: int, key: str) -> None:
 
 
 def _existing_case(unit_id: int, key: str) -> CaseFile | None:
-    """The case this key already opened in the unit, if any. Asked twice on every intake
-    and almost always answered "none": the id alone first (a covering look-up on the
-    unique key, far cheaper to build and read than the whole row), the case only then."""
-    found = list(
-        CaseFile.objects.filter(unit_id=unit_id, idempotency_key=key).values_list("pk", flat=True)[
-            :1
-        ]
+    """The case this key already opened in the unit, if any. Asked on every intake and
+    almost always answered "none": the id alone first, in plain SQL (a covering look-up on
+    the unique key; compiling it through the ORM cost more than running it), the case only
+    then."""
+    with connection.cursor() as cursor:
+        cursor.execute(_existing_case_sql(connection.vendor), [unit_id, key])
+        row = cursor.fetchone()
+    return CaseFile.objects.get(pk=_CASE_PK.to_python(row[0])) if row else None
+
+
+_CASE_PK = CaseFile._meta.get_field("id")
+
+
+@functools.cache
+def _existing_case_sql(vendor: str) -> str:
+    """Built once per database vendor (``vendor`` keys the cache)."""
+    table, column = rows.names(CaseFile)
+    return (
+        f"SELECT {column['id']} FROM {table} "  # noqa: S608  # nosec B608
+        f"WHERE {column['unit']} = %s AND {column['idempotency_key']} = %s LIMIT 1"
     )
-    return CaseFile.objects.get(pk=found[0]) if found else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,14 +446,16 @@ class NewCase:
             exclude_survivor_ids=[case.survivor_id],
         )
         if prior.found:
-            Alert.objects.bulk_create(
-                Alert(
-                    agency_id=case.unit_id,
-                    kind=AlertKind.PRIOR_CONTACT,
-                    case_id=case.pk,
-                    other_agency_id=unit.agency_id,
-                )
-                for unit in prior.elsewhere
+            rows.insert(
+                [
+                    Alert(
+                        agency_id=case.unit_id,
+                        kind=AlertKind.PRIOR_CONTACT,
+                        case_id=case.pk,
+                        other_agency_id=unit.agency_id,
+                    )
+                    for unit in prior.elsewhere
+                ]
             )
             _timeline(
                 case,
@@ -511,7 +528,7 @@ def open_case_records(
         safe_contact=person.safe_contact if safe_contact is None else safe_contact,
         declined=list(person.declined),
     )
-    survivor.save()
+    rows.insert([survivor])
     interview = data.interview
     case = CaseFile(
         reference=reference,
@@ -530,9 +547,9 @@ def open_case_records(
         created_by_id=created_by_id,
         suspected_automated=suspected_automated,
     )
-    case.save()
-    Incident.objects.bulk_create(_incident_row(case, incident) for incident in data.incidents)
-    perpetrators = Perpetrator.objects.bulk_create(
+    rows.insert([case])
+    rows.insert([_incident_row(case, incident) for incident in data.incidents])
+    perpetrators = [
         Perpetrator(
             case=case,
             data_key=data_key,
@@ -545,19 +562,20 @@ def open_case_records(
             declined=list(p.declined),
         )
         for p, data_key in zip(data.perpetrators, keys, strict=True)
-    )
-    Dependant.objects.bulk_create(
-        Dependant(case=case, **asdict(dependant)) for dependant in data.dependants
-    )
-    Consent.objects.bulk_create(
-        Consent(
-            case=case,
-            purpose=consent.purpose,
-            granted=consent.granted,
-            scope=list(consent.scope),
-            recorded_by_id=created_by_id,
-        )
-        for consent in data.consents
+    ]
+    rows.insert(perpetrators)
+    rows.insert([Dependant(case=case, **asdict(dependant)) for dependant in data.dependants])
+    rows.insert(
+        [
+            Consent(
+                case=case,
+                purpose=consent.purpose,
+                granted=consent.granted,
+                scope=list(consent.scope),
+                recorded_by_id=created_by_id,
+            )
+            for consent in data.consents
+        ]
     )
     search.index_new_case(survivor, perpetrators, unit_id=unit_id, communes=_intake_communes(data))
     return NewCase(case=case, perpetrators=perpetrators, audit_events=key_events)

@@ -35,6 +35,7 @@ from django.db.models.functions import Cast
 from himaya.core import names
 from himaya.core.keystore import derived_key
 from himaya.core.models import BlindIndexEntry
+from himaya.core.rows import insert_sql
 
 __all__ = [
     "CIN",
@@ -232,35 +233,23 @@ def index_new(
 #: Entries per INSERT statement (5 parameters each, far below SQLite's limit).
 _INSERT_ROWS = 200
 _INSERT_COLUMNS = ("purpose", "digest", "data_key", "content_type", "object_id")
-_INSERT_SQL: dict[tuple[str, int], str] = {}
 
 
 def _insert(rows: list[tuple[str, bytes, uuid.UUID, int, str]]) -> None:
     """One multi-row INSERT of entries, each value prepared by its own field as the ORM
-    would: the statement ``bulk_create`` writes, without building it through the ORM for
-    every intake (that cost more than running it; as ``core.audit._insert``)."""
+    would: the statement ``bulk_create`` writes, built once (``core.rows``), from tuples
+    rather than model instances (an intake writes a few dozen entries)."""
     if not rows:
         return
     by_name = {f.name: f for f in BlindIndexEntry._meta.concrete_fields}
     fields = [by_name[name] for name in _INSERT_COLUMNS]
-    key = (connection.vendor, len(rows))
-    sql = _INSERT_SQL.get(key)
-    if sql is None:
-        qn = connection.ops.quote_name
-        columns = ", ".join(qn(str(f.column)) for f in fields)
-        row = f"({', '.join(['%s'] * len(fields))})"
-        sql = _INSERT_SQL.setdefault(
-            key,
-            f"INSERT INTO {qn(BlindIndexEntry._meta.db_table)} ({columns}) "  # noqa: S608  # nosec B608
-            f"VALUES {', '.join([row] * len(rows))}",
-        )
     params = [
         field.get_db_prep_save(value, connection)
         for entry in rows
         for field, value in zip(fields, entry, strict=True)
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(insert_sql(BlindIndexEntry, fields, len(rows)), params)
 
 
 def index_clear(*, obj: models.Model) -> None:

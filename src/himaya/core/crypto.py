@@ -38,6 +38,7 @@ from himaya.core.actor import Actor
 from himaya.core.errors import HimayaError, InvalidInput, KeyUnavailable
 from himaya.core.keystore import Keyring, MasterKey, get_keyring, reload_keyring
 from himaya.core.models import DataKey
+from himaya.core.rows import insert as insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -373,7 +374,7 @@ def data_keys_insert(*, kinds: Sequence[str]) -> list[DataKey]:
                 wrapped_key=wrap_data_key(raw, data_key_id=data_key_id, master=master),
             )
         )
-    DataKey.objects.bulk_create(keys)
+    insert_rows(keys)
     return keys
 
 
