@@ -9,10 +9,11 @@ machinery on every call. On a hot path that compiling cost more than running the
 an intake writes eight or so rows of as many models, and building those INSERTs through
 ``Model.save`` and ``bulk_create`` was a sixth of its CPU (bench/README.md, session 7).
 
-What it does not do, on purpose: signals (``pre_save``/``post_save`` are not sent; Himaya
-connects none to its models), multi-table inheritance, expressions as values (``F()``,
-``Now()``: pass plain values), conflict handling. Any of those is refused with ``TypeError``
-rather than silently written differently from the ORM.
+What it does not do, on purpose: send signals (``pre_save``/``post_save``; Himaya
+connects none to its models), handle conflicts, or write what it would write differently
+from the ORM: expressions as values (``F()``, ``Now()``), saved or mixed instances, a given
+auto-incremented key and multi-table inheritance are refused with ``TypeError``, and a
+relation to an unsaved row with ``ValueError``, as ``bulk_create`` refuses it.
 """
 
 from __future__ import annotations
