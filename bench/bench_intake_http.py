@@ -5,17 +5,20 @@
 
 Reuses the scratch database that ``bench/bench_cases.py`` left at this scale (or generates
 one), starts a real uvicorn server on 127.0.0.1 (a free port, one worker, as ``make run``)
-with ``bench.bench_settings`` — Himaya's settings plus one bare endpoint that inserts a
-plain row — and drives it with concurrent clients (threads, ``httpx``, keep-alive), each
+with ``bench.bench_settings`` — Himaya's settings plus the two yardsticks of
+``bench.bench_urls`` — and drives it with concurrent clients (threads, ``httpx``, keep-alive), each
 for a fixed time:
 
 * ``POST /api/bench/bare-insert``: parse the JSON body, insert one plain row, commit;
+* ``POST /api/bench/v1/intake-validate``: the intake without its writes (the same token
+  authentication, schema and validation; nothing written): the floor, what any intake
+  endpoint of this stack pays before it writes anything;
 * ``POST /api/v1/cases/intake``: the whole intake (token authentication with the
   ``cases:write`` scope, validation, her data key, sealed fields, blind indexes, incident,
   perpetrator and his key, consents, timeline, prior-contact and repeat-perpetrator
   detection, audit events), each client acting for an officer of a different unit.
 
-Both get the same body (a realistic intake with a new woman each time). Prints one line per
+All three get the same body (a realistic intake with a new woman each time). Prints one line per
 figure and writes ``bench/results/intake_http.json``.
 """
 
@@ -71,7 +74,7 @@ class Payloads:
         self.today = datetime.now(UTC).date()
 
     def body(self, unit: Any) -> dict[str, Any]:
-        from bench.generate import CIN_LETTERS, FAMILY_NAMES, GIVEN_NAMES, NARRATIVE_AR
+        from bench.generate import CIN_LETTERS, FAMILY_NAMES, GIVEN_NAMES, NARRATIVE_AR, a_man
 
         with self.lock:
             rng = self.rng
@@ -82,7 +85,7 @@ class Payloads:
             prefix = rng.choice(self.world.phone_prefixes)
             phone = f"0{prefix}{rng.randrange(10**6):06d}"
             cin = f"{rng.choice(CIN_LETTERS)}{rng.randrange(1, 10**6)}"
-            his_phone = f"0{rng.choice(self.world.phone_prefixes)}{rng.randrange(10**6):06d}"
+            his_name, his_phone, his_cin, his_age = a_man(rng, self.world.phone_prefixes)
             narrative = " ".join(rng.sample(NARRATIVE_AR, 5))
         return {
             "channel": "walk_in",
@@ -107,9 +110,10 @@ class Payloads:
             "perpetrators": [
                 {
                     "relationship": "spouse",
-                    "full_name": "Mohamed " + family[0],
+                    "full_name": his_name,
                     "phone": his_phone,
-                    "age_range": "35-44",
+                    "cin": his_cin,
+                    "age_range": his_age,
                 }
             ],
             "consents": [
@@ -313,6 +317,9 @@ def main() -> None:  # noqa: PLR0915 - one linear script
         bare = drive(
             base, "/api/bench/bare-insert", [{}] * len(units), bodies, seconds, idempotent=False
         )
+        floor = drive(
+            base, "/api/bench/v1/intake-validate", headers, bodies, seconds, idempotent=True
+        )
         intake = drive(base, "/api/v1/cases/intake", headers, bodies, seconds, idempotent=True)
         peak_kib = memory_kib(server.pid, "VmHWM")
     finally:
@@ -356,6 +363,19 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             ),
             ratio=round(intake.throughput / bare.throughput, 3),
         ),
+        common.row(
+            name="cases.intake_http.floor",
+            metric=(
+                "POST of the same intake to an endpoint that authenticates, parses and "
+                "validates it as the intake does, and writes nothing (req/s)"
+            ),
+            value=round(floor.throughput, 1),
+            unit="req/s",
+            scale=scale,
+            database=vendor,
+            compared_to=f"bare endpoint: {bare.throughput:.1f} req/s (same run)",
+            ratio=round(floor.throughput / bare.throughput, 3),
+        ),
         latency_row("cases.intake_http.latency", 95, p50_note),
         latency_row("cases.intake_http.latency_p99", 99, ""),
         common.row(
@@ -383,11 +403,12 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     common.print_rows(rows)
     print(
         f"{cases:,} cases in the database; intake: {intake.ok} ok, errors {intake.errors}; "
+        f"validate only: {floor.ok} ok, errors {floor.errors}; "
         f"bare: {bare.ok} ok, errors "
         f"{bare.errors}; load average {load:.1f}; machine: {common.machine()}"
     )
     common.write_results("intake_http", rows)
-    if intake.errors or bare.errors:
+    if intake.errors or bare.errors or floor.errors:
         print("WARNING: some requests failed; see the error counts above")
     if intake.throughput < 0.5 * bare.throughput:
         print(

@@ -219,6 +219,22 @@ def _pick[T](rng: random.Random, items: Sequence[T], cumulative: Sequence[float]
     return items[bisect.bisect(cumulative, rng.random() * cumulative[-1])]
 
 
+def a_man(rng: random.Random, phone_prefixes: Sequence[str]) -> tuple[str, str, str, str]:
+    """A man a survivor names: ``(name, phone, CIN, age range)``, each possibly unknown
+    (empty), drawn as the generated files draw them (``bench_intake_http`` names its men
+    the same way)."""
+    given = _pick(rng, MEN_NAMES, _MEN_CUM)
+    family = _pick(rng, FAMILY_NAMES, _FAMILY_CUM)
+    arabic = rng.random() < 0.5
+    name = f"{given[1]} {family[1]}" if arabic else f"{given[0]} {family[0]}"
+    phone = (
+        f"+212{rng.choice(phone_prefixes)}{rng.randrange(10**6):06d}" if rng.random() < 0.4 else ""
+    )
+    cin = f"{rng.choice(CIN_LETTERS)}{rng.randrange(1, 10**6)}" if rng.random() < 0.2 else ""
+    age = rng.choice(("18-24", "25-34", "35-44", "45-59", "unknown"))
+    return (name if rng.random() < 0.85 else ""), phone, cin, age
+
+
 # --- what the generator needs from the database --------------------------------------------
 
 #: 2020 police-recorded split of forms of violence (DOMAIN.md).
@@ -781,19 +797,7 @@ class _Builder:
         )
 
     def man(self, identity: int) -> tuple[str, str, str, str]:
-        rng = random.Random(self.seed * 104_729 + identity)
-        given = _pick(rng, MEN_NAMES, _MEN_CUM)
-        family = _pick(rng, FAMILY_NAMES, _FAMILY_CUM)
-        arabic = rng.random() < 0.5
-        name = f"{given[1]} {family[1]}" if arabic else f"{given[0]} {family[0]}"
-        phone = (
-            f"+212{rng.choice(self.w.phone_prefixes)}{rng.randrange(10**6):06d}"
-            if rng.random() < 0.4
-            else ""
-        )
-        cin = f"{rng.choice(CIN_LETTERS)}{rng.randrange(1, 10**6)}" if rng.random() < 0.2 else ""
-        age = rng.choice(("18-24", "25-34", "35-44", "45-59", "unknown"))
-        return (name if rng.random() < 0.85 else ""), phone, cin, age
+        return a_man(random.Random(self.seed * 104_729 + identity), self.w.phone_prefixes)
 
     # one case ---------------------------------------------------------------------------
 
