@@ -38,6 +38,30 @@ def test_a_created_token_authenticates_as_its_membership(officer: Staff) -> None
     assert plaintext.startswith(f"hmy_{token.prefix}_")
 
 
+def test_the_token_is_read_as_the_orm_reads_it_with_its_owner_and_membership(
+    officer: Staff,
+) -> None:
+    """token_authenticate reads the token, her account and membership in one hand-written
+    statement: every field must come back as select_related gives it (types included:
+    aware datetimes, JSON lists, booleans on SQLite), and the relations need no query."""
+    _token, plaintext = make_token(officer, scopes=["cases:read"])
+    tokens.token_authenticate(plaintext)  # the first use stamps last_used_at
+    with CaptureQueriesContext(connection) as captured:
+        match = tokens.token_authenticate(plaintext)
+        assert match is not None
+        ours = [match.token, match.token.owner, match.token.membership]
+    assert len(captured.captured_queries) == 1
+    orm = ApiToken.objects.select_related("owner", "membership").get(pk=match.token.pk)
+    for mine, theirs in zip(ours, [orm, orm.owner, orm.membership], strict=True):
+        for field in type(theirs)._meta.concrete_fields:
+            value, expected = getattr(mine, field.attname), getattr(theirs, field.attname)
+            assert value == expected, field.name
+            assert type(value) is type(expected), field.name
+        assert not mine._state.adding
+    assert match.token.last_used_at is not None
+    assert match.token.last_used_at.tzinfo is not None
+
+
 def test_the_plaintext_is_stored_nowhere_only_its_digest(officer: Staff) -> None:
     token, plaintext = make_token(officer)
     secret = plaintext.split("_", 2)[2]
