@@ -231,16 +231,18 @@ _TOKEN_PARTS: tuple[tuple[type[models.Model], str], ...] = (
 def _token_sql(vendor: str) -> str:
     """One token by its (unique) prefix, with its owner and membership: the statement the
     ORM writes for ``select_related("owner", "membership")``, built once per vendor."""
-    selected: list[str] = []
-    for model, alias in _TOKEN_PARTS:
-        _table, column = rows.names(model)
-        selected += [f"{alias}.{column[f.name]}" for f in model._meta.concrete_fields]
-    token, user, membership = (rows.names(model) for model, _alias in _TOKEN_PARTS)
+    named = [(rows.names(model), model, alias) for model, alias in _TOKEN_PARTS]
+    selected = [
+        f"{alias}.{column[f.name]}"
+        for (_table, column), model, alias in named
+        for f in model._meta.concrete_fields
+    ]
+    (token, t), (user, u), (membership, m) = (names for names, _model, _alias in named)
     return (
-        f"SELECT {', '.join(selected)} FROM {token[0]} t "  # noqa: S608  # nosec B608
-        f"INNER JOIN {user[0]} u ON u.{user[1]['id']} = t.{token[1]['owner']} "
-        f"INNER JOIN {membership[0]} m ON m.{membership[1]['id']} = t.{token[1]['membership']} "
-        f"WHERE t.{token[1]['prefix']} = %s"
+        f"SELECT {', '.join(selected)} FROM {token} t "  # noqa: S608  # nosec B608
+        f"INNER JOIN {user} u ON u.{u['id']} = t.{t['owner']} "
+        f"INNER JOIN {membership} m ON m.{m['id']} = t.{t['membership']} "
+        f"WHERE t.{t['prefix']} = %s"
     )
 
 

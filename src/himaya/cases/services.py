@@ -396,6 +396,9 @@ def _refuse_replay(unit_id: int, key: str) -> None:
         raise _Replayed(existing)
 
 
+_CASE_PK = CaseFile._meta.get_field("id")
+
+
 def _existing_case(unit_id: int, key: str) -> CaseFile | None:
     """The case this key already opened in the unit, if any. Asked on every intake and
     almost always answered "none": the id alone first, in plain SQL (a covering look-up on
@@ -405,9 +408,6 @@ def _existing_case(unit_id: int, key: str) -> CaseFile | None:
         cursor.execute(_existing_case_sql(connection.vendor), [unit_id, key])
         row = cursor.fetchone()
     return CaseFile.objects.get(pk=_CASE_PK.to_python(row[0])) if row else None
-
-
-_CASE_PK = CaseFile._meta.get_field("id")
 
 
 @functools.cache
