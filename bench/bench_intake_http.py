@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -58,10 +59,55 @@ class Phase:
     errors: dict[int, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    #: CPU seconds the server process, and the database server's processes (PostgreSQL;
+    #: SQLite runs inside the server), spent during the counted window.
+    server_cpu_s: float = 0.0
+    database_cpu_s: float = 0.0
 
     @property
     def throughput(self) -> float:
         return self.ok / self.seconds if self.seconds else 0.0
+
+    def cpu_ms(self, seconds: float) -> float:
+        """CPU milliseconds per successful request. Requests cut by the window's edges (at
+        most two per client) cost CPU but are not counted: a slight overestimate, the same
+        for every endpoint."""
+        return seconds * 1000 / self.ok if self.ok else 0.0
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_ticks(pids: Iterable[int]) -> dict[int, int]:
+    """User plus system CPU clock ticks of each process still running, from /proc (Linux;
+    nothing elsewhere)."""
+    ticks = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1]
+        except OSError:
+            continue
+        values = fields.split()
+        ticks[pid] = int(values[11]) + int(values[12])  # utime, stime (fields 14 and 15)
+    return ticks
+
+
+def database_pids(vendor: str) -> list[int]:
+    """The PostgreSQL server's processes on this machine now (postmaster, backends,
+    writers); none for SQLite, which runs in the server process."""
+    if vendor != "postgresql":
+        return []
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if command.startswith(b"postgres"):
+            pids.append(int(entry.name))
+    return pids
 
 
 class Payloads:
@@ -133,6 +179,25 @@ class Payloads:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Meter:
+    """The processes whose CPU a phase measures: the server, and the database's (listed
+    at each reading: the pool opens backends as the load grows)."""
+
+    server_pid: int
+    vendor: str
+
+    def read(self) -> tuple[dict[int, int], dict[int, int]]:
+        return cpu_ticks([self.server_pid]), cpu_ticks(database_pids(self.vendor))
+
+    @staticmethod
+    def seconds(before: dict[int, int], after: dict[int, int]) -> float:
+        """CPU seconds spent between two readings (a process started since counts whole;
+        one that ended since is lost, as a backend of the pool rarely does)."""
+        ticks = sum(value - before.get(pid, 0) for pid, value in after.items())
+        return ticks / CLOCK_TICKS
+
+
 def drive(
     base: str,
     path: str,
@@ -141,14 +206,24 @@ def drive(
     seconds: float,
     *,
     idempotent: bool,
+    meter: Meter,
 ) -> Phase:
-    """``CLIENTS`` threads posting for ``seconds`` (after a warm-up that is not counted)."""
+    """``CLIENTS`` threads posting for ``seconds`` (after a warm-up that is not counted);
+    ``meter`` is read at the counted window's start and end."""
     import httpx
 
     phase = Phase()
     lock = threading.Lock()
     start_at = time.perf_counter() + WARM_UP_S
     stop_at = start_at + seconds
+
+    def measure() -> None:
+        time.sleep(max(0.0, start_at - time.perf_counter()))
+        server_0, database_0 = meter.read()
+        time.sleep(max(0.0, stop_at - time.perf_counter()))
+        server_1, database_1 = meter.read()
+        phase.server_cpu_s = Meter.seconds(server_0, server_1)
+        phase.database_cpu_s = Meter.seconds(database_0, database_1)
 
     def client(n: int) -> None:
         with httpx.Client(base_url=base, timeout=60) as http:
@@ -175,6 +250,7 @@ def drive(
                         )
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(len(headers_for))]
+    threads.append(threading.Thread(target=measure))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -314,13 +390,28 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     base = f"http://127.0.0.1:{port}"
     try:
         idle_kib = memory_kib(server.pid, "VmRSS")
+        meter = Meter(server_pid=server.pid, vendor=vendor)
         bare = drive(
-            base, "/api/bench/bare-insert", [{}] * len(units), bodies, seconds, idempotent=False
+            base,
+            "/api/bench/bare-insert",
+            [{}] * len(units),
+            bodies,
+            seconds,
+            idempotent=False,
+            meter=meter,
         )
         floor = drive(
-            base, "/api/bench/v1/intake-validate", headers, bodies, seconds, idempotent=True
+            base,
+            "/api/bench/v1/intake-validate",
+            headers,
+            bodies,
+            seconds,
+            idempotent=True,
+            meter=meter,
         )
-        intake = drive(base, "/api/v1/cases/intake", headers, bodies, seconds, idempotent=True)
+        intake = drive(
+            base, "/api/v1/cases/intake", headers, bodies, seconds, idempotent=True, meter=meter
+        )
         peak_kib = memory_kib(server.pid, "VmHWM")
     finally:
         stop_server(server)
@@ -344,6 +435,27 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                 f"{ms(bare.latencies, pct):.1f} ms{note}"
             ),
             ratio=round(ms(intake.latencies, pct) / ms(bare.latencies, pct), 2),
+        )
+
+    def cpu_row(part: str, metric: str) -> dict[str, Any]:
+        """CPU milliseconds per intake of ``part`` (``server`` or ``database``), against
+        the bare endpoint's per request (and the floor's, in words)."""
+
+        def per_request(phase: Phase) -> float:
+            return phase.cpu_ms(getattr(phase, f"{part}_cpu_s"))
+
+        return common.row(
+            name=f"cases.intake_http.{part}_cpu",
+            metric=metric,
+            value=round(per_request(intake), 2),
+            unit="ms",
+            scale=scale,
+            database=vendor,
+            compared_to=(
+                f"per bare request: {per_request(bare):.2f} ms; per floor request: "
+                f"{per_request(floor):.2f} ms (same run)"
+            ),
+            ratio=round(per_request(intake) / per_request(bare), 2) if per_request(bare) else 0.0,
         )
 
     p50_note = (
@@ -376,6 +488,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             compared_to=f"bare endpoint: {bare.throughput:.1f} req/s (same run)",
             ratio=round(floor.throughput / bare.throughput, 3),
         ),
+        cpu_row("server", "CPU of the server process per successful intake, under that load"),
         latency_row("cases.intake_http.latency", 95, p50_note),
         latency_row("cases.intake_http.latency_p99", 99, ""),
         common.row(
@@ -400,6 +513,10 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             ratio=statements,
         ),
     ]
+    if vendor == "postgresql":
+        rows.insert(
+            3, cpu_row("database", "CPU of the PostgreSQL server's processes per successful intake")
+        )
     common.print_rows(rows)
     print(
         f"{cases:,} cases in the database; intake: {intake.ok} ok, errors {intake.errors}; "
