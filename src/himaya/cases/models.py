@@ -111,7 +111,12 @@ class CaseFile(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     #: Readable per unit and year, e.g. ``U0042-2026-00017``; carries nothing about her.
     reference = models.CharField(_("reference"), max_length=32, unique=True)
-    unit = models.ForeignKey("network.Agency", on_delete=models.PROTECT, related_name="case_files")
+    unit = models.ForeignKey(
+        "network.Agency",
+        on_delete=models.PROTECT,
+        related_name="case_files",
+        db_index=False,  # case_queue_idx starts with it
+    )
     survivor = models.ForeignKey(Survivor, on_delete=models.PROTECT, related_name="case_files")
     state = models.CharField(
         _("state"), max_length=24, choices=CaseState.choices, default=CaseState.OPEN
@@ -203,7 +208,12 @@ class CaseFile(models.Model):
 class UnitCounter(models.Model):
     """Next reference number per unit and year (row-locked when a case is opened)."""
 
-    unit = models.ForeignKey("network.Agency", on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(
+        "network.Agency",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # unitcounter_unique_unit_year starts with it
+    )
     year = models.PositiveIntegerField()
     last = models.PositiveIntegerField(default=0)
 
@@ -360,7 +370,12 @@ class Grant(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="grants")
-    agency = models.ForeignKey("network.Agency", on_delete=models.PROTECT, related_name="grants")
+    agency = models.ForeignKey(
+        "network.Agency",
+        on_delete=models.PROTECT,
+        related_name="grants",
+        db_index=False,  # grant_agency_case_idx starts with it
+    )
     #: For emergency access: the one person it was granted to.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -389,7 +404,12 @@ class Grant(models.Model):
 class TimelineEntry(models.Model):
     """What happened to the case, in order. Never holds content: kinds, states, ids."""
 
-    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="timeline")
+    case = models.ForeignKey(
+        CaseFile,
+        on_delete=models.CASCADE,
+        related_name="timeline",
+        db_index=False,  # timeline_case_at_idx starts with it
+    )
     at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -608,7 +628,12 @@ class Notice(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="notices")
+    case = models.ForeignKey(
+        CaseFile,
+        on_delete=models.CASCADE,
+        related_name="notices",
+        db_index=False,  # notice_case_idx starts with it
+    )
     event = models.CharField(max_length=24, choices=NoticeEvent.choices)
     channel = models.CharField(max_length=8, choices=NoticeChannel.choices)
     state = models.CharField(max_length=12, choices=NoticeState.choices, default=NoticeState.QUEUED)
@@ -648,7 +673,12 @@ class SurvivorMessage(models.Model):
     """What she writes to the unit from the portal (or adds to her report). Sealed."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="survivor_messages")
+    case = models.ForeignKey(
+        CaseFile,
+        on_delete=models.CASCADE,
+        related_name="survivor_messages",
+        db_index=False,  # survivor_message_case_idx starts with it
+    )
     body = SealedTextField(subject="case.survivor.data_key")
     #: Client-supplied (a hidden form field): a resubmitted form adds one message, not two.
     idempotency_key = models.CharField(max_length=64)

@@ -94,7 +94,6 @@ class Commune(models.Model):
     class Meta:
         ordering = ["code"]
         verbose_name = _("commune")
-        indexes = [models.Index(fields=["province"], name="commune_province_idx")]
 
     def __str__(self) -> str:
         return self.name_fr

@@ -40,7 +40,10 @@ class Complaint(models.Model):
 
     case = models.ForeignKey("cases.CaseFile", on_delete=models.PROTECT, related_name="complaints")
     office = models.ForeignKey(
-        "network.Agency", on_delete=models.PROTECT, related_name="complaints"
+        "network.Agency",
+        on_delete=models.PROTECT,
+        related_name="complaints",
+        db_index=False,  # complaint_office_idx starts with it
     )
     #: The sharing that lets the office read the file (null only if it was never created).
     grant = models.ForeignKey(
@@ -98,7 +101,12 @@ class Complaint(models.Model):
 class ComplaintEvent(models.Model):
     """The complaint's own timeline (never content: kinds, states, ids)."""
 
-    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
+    complaint = models.ForeignKey(
+        Complaint,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,  # complaint_event_idx starts with it
+    )
     at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -117,7 +125,12 @@ class ComplaintEvent(models.Model):
 
 
 class Decision(models.Model):
-    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="decisions")
+    complaint = models.ForeignKey(
+        Complaint,
+        on_delete=models.CASCADE,
+        related_name="decisions",
+        db_index=False,  # decision_complaint_idx starts with it
+    )
     kind = models.CharField(_("decision"), max_length=32, choices=DecisionKind.choices)
     #: Required for a dismissal; sealed (it can name people and places).
     reason = SealedTextField(_("reason"), subject="complaint.case.survivor.data_key", blank=True)
@@ -134,7 +147,12 @@ class Decision(models.Model):
 
 
 class Hearing(models.Model):
-    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="hearings")
+    complaint = models.ForeignKey(
+        Complaint,
+        on_delete=models.CASCADE,
+        related_name="hearings",
+        db_index=False,  # hearing_complaint_idx starts with it
+    )
     scheduled_at = models.DateTimeField(_("date and time"))
     #: The court and room (public information about the court, not about her).
     place = models.CharField(_("place"), max_length=200, blank=True)
@@ -193,7 +211,12 @@ class IssuingAuthority(models.TextChoices):
 
 
 class ProtectionMeasure(models.Model):
-    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="measures")
+    complaint = models.ForeignKey(
+        Complaint,
+        on_delete=models.CASCADE,
+        related_name="measures",
+        db_index=False,  # measure_complaint_idx starts with it
+    )
     kind = models.CharField(_("measure"), max_length=40)
     #: For "no approach": the distance he must keep, in metres.
     distance_m = models.PositiveIntegerField(_("distance (metres)"), null=True, blank=True)
@@ -252,7 +275,10 @@ class Breach(models.Model):
     """A reported breach of a measure: itself an offence (Penal Code 321-1)."""
 
     measure = models.ForeignKey(
-        ProtectionMeasure, on_delete=models.CASCADE, related_name="breaches"
+        ProtectionMeasure,
+        on_delete=models.CASCADE,
+        related_name="breaches",
+        db_index=False,  # breach_measure_idx starts with it
     )
     reported_by_kind = models.CharField(max_length=12, choices=BreachReporter.choices)
     #: Null when she reported it herself.

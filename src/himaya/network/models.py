@@ -156,9 +156,7 @@ class Agency(models.Model):
         verbose_name = _("agency")
         verbose_name_plural = _("agencies")
         indexes = [
-            models.Index(fields=["kind"], name="agency_kind_idx"),
             models.Index(fields=["kind", "is_active", "name_fr", "id"], name="agency_dir_idx"),
-            models.Index(fields=["commune"], name="agency_commune_idx"),
         ]
         constraints = [
             # Belt and braces for the services' rule: a shelter's address is only ever sealed.
@@ -189,7 +187,12 @@ class OpeningHours(models.Model):
     """One opening interval on one weekday (local time in Morocco). ``closes`` earlier than
     ``opens`` means the interval runs past midnight into the next day."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="opening_hours")
+    agency = models.ForeignKey(
+        Agency,
+        on_delete=models.CASCADE,
+        related_name="opening_hours",
+        db_index=False,  # openinghours_unique_start starts with it
+    )
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     opens = models.TimeField(_("opens"))
     closes = models.TimeField(_("closes"))

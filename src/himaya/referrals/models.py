@@ -105,10 +105,16 @@ class Referral(models.Model):
         _("state"), max_length=16, choices=ReferralState.choices, default=ReferralState.SENT
     )
     from_agency = models.ForeignKey(
-        "network.Agency", on_delete=models.PROTECT, related_name="referrals_sent"
+        "network.Agency",
+        on_delete=models.PROTECT,
+        related_name="referrals_sent",
+        db_index=False,  # referral_outbox_idx starts with it
     )
     to_agency = models.ForeignKey(
-        "network.Agency", on_delete=models.PROTECT, related_name="referrals_received"
+        "network.Agency",
+        on_delete=models.PROTECT,
+        related_name="referrals_received",
+        db_index=False,  # referral_inbox_idx starts with it
     )
     #: Her key: the first contact's for a referral to a unit (it becomes her survivor key),
     #: her survivor record's for a referral to a service.
@@ -127,6 +133,7 @@ class Referral(models.Model):
         null=True,
         blank=True,
         related_name="referrals",
+        db_index=False,  # referral_case_idx starts with it
     )
     #: What the receiving agency may see, and why (to a service only).
     grant = models.OneToOneField(
@@ -218,7 +225,12 @@ class Referral(models.Model):
 class ReferralEvent(models.Model):
     """What happened to a referral, in order. Kinds, states and ids only."""
 
-    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    referral = models.ForeignKey(
+        Referral,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,  # referral_event_idx starts with it
+    )
     at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -52,8 +52,5 @@ class UserSession(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        indexes = [models.Index(fields=["user"], name="usersession_user_idx")]
-
     def __str__(self) -> str:
         return f"session of user {self.user_id}"

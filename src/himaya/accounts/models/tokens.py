@@ -27,6 +27,7 @@ class ApiToken(models.Model):
         on_delete=models.CASCADE,  # a token never outlives the account it acts for
         related_name="api_tokens",
         verbose_name=_("owner"),
+        db_index=False,  # apitoken_owner_created_idx starts with it
     )
     membership = models.ForeignKey(
         "accounts.Membership",

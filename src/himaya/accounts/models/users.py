@@ -24,7 +24,12 @@ class User(AbstractUser):
 class Membership(models.Model):
     """A user's role in one agency. Policies decide from memberships, never from flags."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,  # membership_unique_user_agency_role starts with it
+    )
     agency = models.ForeignKey(
         "network.Agency", on_delete=models.PROTECT, related_name="memberships"
     )

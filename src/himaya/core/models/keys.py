@@ -73,7 +73,10 @@ class BlindIndexEntry(models.Model):
         DataKey, on_delete=models.PROTECT, related_name="blind_index_entries"
     )
     content_type = models.ForeignKey(
-        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+"
+        "contenttypes.ContentType",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # blindindex_object starts with it
     )
     object_id = models.CharField(max_length=64)
 
