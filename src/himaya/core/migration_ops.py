@@ -83,7 +83,9 @@ def drop_field_index(
 def drop_pattern_index(*, app_label: str, model_name: str, name: str) -> migrations.RunPython:
     """On PostgreSQL, drop the ``LIKE`` prefix index of the text field ``name`` (Django
     adds it beside the field's unique or ``db_index`` index); elsewhere nothing. The state
-    is unchanged: Django drops such an index with ``IF EXISTS`` when it alters the field."""
+    is unchanged: Django drops such an index with ``IF EXISTS`` when it alters the field,
+    and adds it back if the column's type changes (``tests/core/test_indexes.py`` would
+    then fail)."""
 
     def like_index(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> tuple[Any, str]:
         model = apps.get_model(app_label, model_name)
