@@ -3,9 +3,9 @@
 Django gives every foreign key an index of its own, and on PostgreSQL every unique or
 indexed text column a second, ``varchar_pattern_ops`` index for ``LIKE 'x%'``. Where a
 composite index or a unique constraint already starts with the foreign key, its own index
-only costs: each insert updates it, each backup copies it. And nothing here looks up a
-case reference, a key's version or an audit hash by prefix. And the other way round: no
-foreign key is left without an index that starts with it. Read from the migrated database
+only costs: each insert updates it, each backup copies it; and nothing here looks up a
+case reference, a key's version or an audit hash by prefix. The other way round, no
+foreign key may be left without an index that starts with it. Read from the migrated database
 itself, on SQLite and on PostgreSQL, so an index added later (by a model or by hand in a
 migration) is caught.
 """
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 #: Pattern indexes (PostgreSQL ``LIKE`` prefix look-ups) kept, with why: Django's default
 #: on small or slow-growing tables, never on a table written on every intake or every read.
 PATTERN_INDEXES_KEPT = {
-    ("accounts_apiauththrottle", "key_digest"): "one row per failing client key, swept",
+    ("accounts_apiauththrottle", "key_digest"): "one row per failing client address",
     ("accounts_apitoken", "prefix"): "one row per API token",
     ("accounts_user", "username"): "one row per staff member (Django's user model)",
     ("accounts_usersession", "session_key"): "one row per sign-in",
@@ -156,10 +156,11 @@ def test_every_foreign_key_leads_an_index() -> None:
     """Dropping a foreign key's own index is safe only where another index starts with it:
     look-ups by the key, and the checks a delete of the row it points to makes, use it."""
     leading = {(i.table, i.columns[0]) for i in indexes() if not i.partial}
+    tables = set(our_tables())
     missing = sorted(
         f"{model._meta.db_table}.{field.column}"
         for model in apps.get_models()
-        if model._meta.db_table in set(our_tables())
+        if model._meta.db_table in tables
         for field in model._meta.concrete_fields
         if field.is_relation
         and field.many_to_one
